@@ -1,0 +1,13 @@
+"""The customerio-beta connector plugin: points relaykit at this connector's YAML and schemas.
+
+Registered through the entry-point group `relaykit.connectors`, exactly as a third-party
+connector would be; everything the connector does is declared in its YAML files.
+"""
+
+from relaykit import ConnectorSource, hookimpl
+
+
+@hookimpl
+def register_connectors(registry):
+    """Contribute customerio-beta."""
+    registry.add(ConnectorSource.builtin(__name__, "customerio-beta"))

@@ -1,0 +1,1 @@
+"""Operation YAML files, one folder per connector (package data)."""

@@ -1,0 +1,170 @@
+"""The pipeline of one operation call: validate input, render, send, classify, shape, validate output.
+
+Everything before `Transport.send` is pure and raises before any byte leaves the process
+(`InputValidationError`, `RenderError`); everything after turns the response into a `Result` or a
+typed `CallError` whose message carries the API's own error text, scrubbed, but never the payload.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from .errors import (
+    HTTPStatusError,
+    InputValidationError,
+    OutputValidationError,
+    RateLimitError,
+    RenderError,
+    status_error_class,
+)
+from .jsonschemas import apply_defaults, error_problems
+from .models import HttpRequest, Result
+from .redact import REDACTOR
+from .retry import parse_retry_after
+from .templates import MISSING, TemplateRenderError
+from .transport import RawResponse, SendOptions, Transport, _safe_url
+
+if TYPE_CHECKING:
+    from .connection import ResolvedConnection
+    from .specs import OperationSpec
+
+log = logging.getLogger("relaykit.executor")
+ERROR_TEXT_LIMIT = 300
+
+
+def validate_input(op: OperationSpec, data: Any) -> dict[str, Any]:
+    """The input with schema defaults applied, or `InputValidationError` listing every problem."""
+    if not isinstance(data, Mapping):
+        from .errors import Problem
+
+        raise InputValidationError(op.connector.name, op.name, [Problem("the input must be an object")])
+    problems = error_problems(op.input_validator.iter_errors(data))
+    if problems:
+        raise InputValidationError(op.connector.name, op.name, problems)
+    return apply_defaults(op.input_schema, dict(data))
+
+
+def render(op: OperationSpec, data: Mapping[str, Any], conn: ResolvedConnection, renderer: Any) -> HttpRequest:
+    """Run the operation kind's renderer (pure)."""
+    return renderer(op, data, conn)
+
+
+def decode_body(body: bytes, headers: Mapping[str, str]) -> Any:
+    """JSON when it parses as JSON (Customer.io sometimes omits the content type), else text, else None."""
+    if not body:
+        return None
+    text = body.decode("utf-8", errors="replace")
+    content_type = next((v for k, v in headers.items() if k.lower() == "content-type"), "")
+    if "json" in content_type or text[:1] in "{[":
+        try:
+            return json.loads(text)
+        except ValueError:
+            return text
+    return text
+
+
+def api_error_text(body: Any, pointers: tuple[str, ...]) -> str | None:
+    """The API's own message found at the connector's `message_from` pointers, scrubbed and truncated."""
+    from .limits import resolve_pointer
+
+    for pointer in pointers:
+        for _, value in resolve_pointer(body, pointer):
+            if isinstance(value, str | int | float) and not isinstance(value, bool):
+                text = REDACTOR.scrub(str(value))
+                return text if len(text) <= ERROR_TEXT_LIMIT else text[: ERROR_TEXT_LIMIT - 3] + "..."
+    return None
+
+
+class Executor:
+    """Runs operations for a `Runtime` over its transport."""
+
+    def __init__(self, transport: Transport, strict_output: bool = False) -> None:
+        self.transport = transport
+        self.strict_output = strict_output
+
+    def send(self, op: OperationSpec, request: HttpRequest, conn: ResolvedConnection,
+             data: Mapping[str, Any], fail_on_http_error: bool = True) -> Result:
+        connector = op.connector
+        rate_class = request.rate_limit_class
+        options = SendOptions(
+            settings=op.settings,
+            rate_limit=connector.rate_limits.get(rate_class) if rate_class else None,
+            fingerprint=conn.fingerprint,
+            region_bases=self._region_bases(op, conn),
+            request_id_header=connector.request_id_header,
+        )
+        raw = self.transport.send(request, conn.auth, options)
+        body = decode_body(raw.body, raw.headers)
+        ok = raw.status in op.success if op.success else 200 <= raw.status < 300
+        if op.kind == "raw_http":
+            if not ok and fail_on_http_error:
+                raise self._status_error(op, request, raw, body)
+            output: Any = {"status": raw.status, "headers": dict(raw.headers), "body": body,
+                           "request_id": raw.request_id}
+        else:
+            if not ok:
+                raise self._status_error(op, request, raw, body)
+            output = self._shape(op, request, raw, body, data)
+        self._check_output(op, request, raw, output)
+        return Result(output=output, status=raw.status, headers=raw.headers, request_id=raw.request_id,
+                      attempts=raw.attempts, elapsed=raw.elapsed, connector=connector.name, operation=op.name)
+
+    @staticmethod
+    def _region_bases(op: OperationSpec, conn: ResolvedConnection) -> dict[str, str]:
+        from .connection import sandbox_base_url
+
+        if conn.sandbox:
+            root = conn.base_url.split(f"/{op.connector.name}/", 1)[0]
+            return {r: sandbox_base_url(root, op.connector.name, r, base) for r, base in op.connector.base_urls.items()}
+        return dict(op.connector.base_urls)
+
+    @staticmethod
+    def _shape(op: OperationSpec, request: HttpRequest, raw: RawResponse, body: Any, data: Mapping[str, Any]) -> Any:
+        if op.output is None:
+            return body if body is not None else {}
+        context = {
+            "response": {"status": raw.status, "headers": dict(raw.headers), "body": body},
+            "request": {"method": request.method, "path": _safe_url(request.url), "json": request.json},
+            "input": data,
+        }
+        try:
+            shaped = op.output.render(context)
+        except TemplateRenderError as exc:
+            raise RenderError(op.connector.name, op.name, exc.pointer, exc.reason) from None
+        return None if shaped is MISSING else shaped
+
+    def _check_output(self, op: OperationSpec, request: HttpRequest, raw: RawResponse, output: Any) -> None:
+        problems = error_problems(op.output_validator.iter_errors(output))
+        if not problems:
+            return
+        if self.strict_output:
+            raise OutputValidationError(
+                "the response does not match the operation's output schema", problems=problems,
+                connector=op.connector.name, operation=op.name, method=request.method, url=_safe_url(request.url),
+                attempts=raw.attempts, request_id=raw.request_id,
+            )
+        log.warning("%s: response does not match the output schema: %s", op.qualified_name,
+                    "; ".join(str(p) for p in problems[:5]))
+
+    def _status_error(self, op: OperationSpec, request: HttpRequest, raw: RawResponse, body: Any) -> HTTPStatusError:
+        connector = op.connector
+        cls = status_error_class(raw.status)
+        api_text = api_error_text(body, connector.message_from) if body is not None else None
+        message = f"HTTP {raw.status}"
+        if api_text:
+            message += f": {api_text}"
+        hint = connector.hints.get(raw.status)
+        if hint:
+            message += f" — {hint}"
+        kwargs: dict[str, Any] = dict(
+            status=raw.status, error_message=api_text, connector=connector.name, operation=op.name,
+            method=request.method, url=_safe_url(request.url), attempts=raw.attempts, request_id=raw.request_id,
+        )
+        if cls is RateLimitError:
+            from time import time
+
+            kwargs["retry_after"] = parse_retry_after(raw.headers.get("Retry-After"), time())
+        return cls(message, **kwargs)

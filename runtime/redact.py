@@ -1,0 +1,143 @@
+"""Keep secrets out of everything relaykit prints, logs, raises or returns.
+
+Two layers, as defence in depth: credentials are held in `Secret` objects whose repr and str are
+masked (so dataclass dumps and tracebacks-with-locals stay clean), and every secret is also
+registered with a process-wide `Redactor` that scrubs it from log records and error text in every
+form it can take on the wire: raw, base64 inside a Basic header, URL-encoded and JSON-escaped.
+Literal-only scrubbing (Airbyte's `filter_secrets`) misses those derived forms.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+import threading
+from typing import Any
+from urllib.parse import quote, quote_plus
+
+MASK = "***"
+MIN_SECRET_LENGTH = 6  # shorter values cannot be scrubbed without masking ordinary text
+
+
+class Secret:
+    """A credential value whose repr and str never show it; `reveal()` is called only by auth code."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        return self._value
+
+    def __repr__(self) -> str:
+        return "Secret('***')"
+
+    __str__ = __repr__
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash(("relaykit.Secret", self._value))
+
+    def __reduce__(self) -> Any:  # pickling would write the value out in clear text
+        raise TypeError("relaykit secrets cannot be pickled")
+
+
+def secret_forms(value: str) -> set[str]:
+    """Every string a secret may turn into on its way through HTTP, JSON and URLs."""
+    forms = {value, quote(value, safe=""), quote_plus(value), json.dumps(value)[1:-1]}
+    return {f for f in forms if f}
+
+
+def basic_forms(username: str, password: str) -> set[str]:
+    """The base64 forms of a Basic credential (standard and URL-safe alphabets, padded or not)."""
+    raw = f"{username}:{password}".encode()
+    out = set()
+    for encoded in (base64.b64encode(raw), base64.urlsafe_b64encode(raw)):
+        text = encoded.decode("ascii")
+        out |= {text, text.rstrip("=")}
+    return out
+
+
+class Redactor:
+    """Scrubs registered secret forms out of text, longest first so overlaps never half-mask."""
+
+    def __init__(self) -> None:
+        self._forms: set[str] = set()
+        self._ordered: tuple[str, ...] = ()
+        self._lock = threading.Lock()
+
+    def add(self, *forms: str) -> None:
+        new = {f for f in forms if f and len(f) >= MIN_SECRET_LENGTH} - self._forms
+        if not new:
+            return
+        with self._lock:
+            self._forms |= new
+            self._ordered = tuple(sorted(self._forms, key=len, reverse=True))
+
+    def add_secret(self, value: str) -> None:
+        self.add(*secret_forms(value))
+
+    def scrub(self, text: str) -> str:
+        for form in self._ordered:
+            if form in text:
+                text = text.replace(form, MASK)
+        return text
+
+    def scrub_any(self, value: Any) -> Any:
+        """Scrub strings inside nested JSON-like data (for dry-run output and error bodies)."""
+        if isinstance(value, str):
+            return self.scrub(value)
+        if isinstance(value, dict):
+            return {self.scrub(str(k)): self.scrub_any(v) for k, v in value.items()}
+        if isinstance(value, list | tuple):
+            return [self.scrub_any(v) for v in value]
+        return value
+
+    def __repr__(self) -> str:
+        return f"Redactor({len(self._forms)} forms)"
+
+
+REDACTOR = Redactor()
+"""The process-wide redactor; connections register their secrets here when they are resolved."""
+
+
+class RedactingFilter(logging.Filter):
+    """A logging filter that renders each record's message and scrubs every secret form from it."""
+
+    def __init__(self, redactor: Redactor = REDACTOR) -> None:
+        super().__init__()
+        self.redactor = redactor
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            message = record.getMessage()
+        except Exception:
+            return True
+        scrubbed = self.redactor.scrub(message)
+        if scrubbed != message or record.args:
+            record.msg, record.args = scrubbed, None
+        if record.exc_info and record.exc_info[1] is not None and not record.exc_text:
+            record.exc_text = self.redactor.scrub(logging.Formatter().formatException(record.exc_info))
+        elif record.exc_text:
+            record.exc_text = self.redactor.scrub(record.exc_text)
+        return True
+
+
+LOGGERS = ("relaykit", "relaykit.transport", "relaykit.executor", "relaykit.plugins", "relaykit.automation",
+           "urllib3", "urllib3.connectionpool", "urllib3.connection", "urllib3.util.retry", "requests")
+
+
+def install_log_filter(logger_names: tuple[str, ...] = LOGGERS) -> None:
+    """Attach the redacting filter to every logger relaykit's traffic reaches (idempotent).
+
+    Filters on a logger do not see records propagated from its children, so each emitting
+    logger is named explicitly.
+    """
+    for name in logger_names:
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, RedactingFilter) for f in logger.filters):
+            logger.addFilter(RedactingFilter())

@@ -1,0 +1,77 @@
+"""When to try again and how long to wait: the published retry table, backoff and Retry-After.
+
+Pure functions with the clock and random source passed in, so every decision is testable without
+sleeping. The table (also in docs/reliability.md):
+
+| failure                                   | safe | keyed | unsafe |
+|-------------------------------------------|------|-------|--------|
+| connection not established (refused, DNS, connect timeout) | yes | yes | yes |
+| reset or read timeout after sending       | yes  | yes   | no     |
+| 408 Request Timeout, 429 Too Many Requests| yes  | yes   | yes    |
+| 500, 502, 503, 504, 520-524               | yes  | yes   | no     |
+| 409, any other 4xx, any 3xx               | no   | no    | no     |
+
+`keyed` calls carry a dedupe id that stays fixed across attempts, so a resend after an unknown
+outcome is absorbed by the server; `unsafe` calls (transactional sends, broadcast triggers) are
+never resent once their bytes may have reached the server.
+"""
+
+from __future__ import annotations
+
+import random
+from email.utils import parsedate_to_datetime
+
+RETRY_STATUSES = frozenset({500, 502, 503, 504, 520, 521, 522, 523, 524})
+NOT_PROCESSED_STATUSES = frozenset({408, 429})
+
+NOT_SENT = "not_sent"      # the connection was never established
+MAYBE_SENT = "maybe_sent"  # bytes may have reached the server; outcome unknown
+
+
+def is_retryable_status(status: int, idempotency: str) -> bool:
+    """Whether an HTTP status is worth another attempt for a call of this idempotency."""
+    if status in NOT_PROCESSED_STATUSES:
+        return True
+    if status in RETRY_STATUSES:
+        return idempotency in ("safe", "keyed")
+    return False
+
+
+def is_retryable_failure(kind: str, idempotency: str) -> bool:
+    """Whether a failure without a usable response is worth another attempt."""
+    if kind == NOT_SENT:
+        return True
+    return idempotency in ("safe", "keyed")
+
+
+def backoff_delay(attempt: int, *, initial: float, factor: float, cap: float, rng: random.Random) -> float:
+    """Full jitter (AWS): uniform in [0, min(cap, initial * factor**(attempt-1))] for attempt >= 1."""
+    ceiling = min(cap, initial * factor ** max(attempt - 1, 0))
+    return rng.uniform(0.0, ceiling)
+
+
+def parse_retry_after(value: str | None, now_epoch: float) -> float | None:
+    """Seconds to wait from a Retry-After header (delta-seconds or HTTP-date); None when unusable.
+
+    Negative, NaN and garbage values are None (normal backoff applies); a date in the past is 0.
+    """
+    if value is None:
+        return None
+    text = value.strip()
+    if not text:
+        return None
+    try:
+        seconds = float(text)
+    except ValueError:
+        pass
+    else:
+        if seconds != seconds or seconds < 0 or seconds == float("inf"):
+            return None
+        return seconds
+    try:
+        when = parsedate_to_datetime(text)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when is None or when.tzinfo is None:
+        return None
+    return max(0.0, when.timestamp() - now_epoch)

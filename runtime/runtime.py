@@ -1,0 +1,258 @@
+"""`Runtime`: the embeddable entry point — plugins, loaded specs, connections and the call pipeline.
+
+A runtime owns its plugin manager, schema store, session and rate-limit buckets; nothing is global
+except the secret redactor. Specs load lazily (a connector when first named, its operations when
+first used) and are cached, so `relaykit connectors` stays fast and a long-lived runtime pays for
+parsing once. After loading, everything it holds is immutable, so one runtime can be shared by
+the threads of a host workflow engine.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import threading
+import time
+from collections.abc import Callable, Iterable, Mapping
+from importlib import resources
+from typing import Any
+
+import requests
+
+from .connection import ConnectionResolver, ResolvedConnection
+from .errors import Problem, RelaykitError, SpecError, UnknownConnectorError, UnknownOperationError
+from .executor import Executor, validate_input
+from .jsonschemas import SchemaStore
+from .models import HttpRequest, Result
+from .plugins import PluginInfo, build_plugin_manager, describe_plugins, provider_name
+from .redact import install_log_filter
+from .registry import AuthRegistrar, ConnectorRegistrar, OperationKindRegistrar, suggest
+from .specs import ConnectorSpec, OperationSpec, SpecLoader
+from .templates import default_filters
+from .transport import Transport
+
+
+def split_name(name: str) -> tuple[str, str]:
+    """`connector.operation` -> its two parts (the connector part may contain hyphens, not dots)."""
+    if not isinstance(name, str) or "." not in name:
+        raise UnknownOperationError(str(name), [])
+    connector, _, operation = name.partition(".")
+    return connector, operation
+
+
+def env_prefix(reference: str) -> str:
+    """`customerio-track` -> `RELAYKIT_CUSTOMERIO_TRACK_` (the environment variables of a connection)."""
+    cleaned = "".join(ch if ch.isalnum() else "_" for ch in reference.upper())
+    return f"RELAYKIT_{cleaned}_"
+
+
+class Runtime:
+    """Load connectors and run their operations.
+
+    Args:
+        plugins: extra plugin objects (modules or instances with `@hookimpl` functions).
+        load_entry_points: discover installed plugins of the `relaykit.connectors` group.
+        disable_plugins / only_plugins: block or allow-list entry points by name (default: the
+            `RELAYKIT_DISABLE_PLUGINS` / `RELAYKIT_LOAD_PLUGINS` environment variables).
+        session: a `requests.Session` to send with (proxies, CA bundles); relaykit's own otherwise.
+        clock, wall_clock, sleep, rng: injectable time and randomness (deterministic tests).
+        strict_output: raise `OutputValidationError` when a response breaks its output schema
+            (default: log a warning, since APIs add fields over time).
+        environ: where connection environment variables are read from (default `os.environ`).
+    """
+
+    def __init__(
+        self,
+        *,
+        plugins: Iterable[Any] = (),
+        load_entry_points: bool = True,
+        disable_plugins: Iterable[str] | None = None,
+        only_plugins: Iterable[str] | None = None,
+        session: requests.Session | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        wall_clock: Callable[[], float] = time.time,
+        sleep: Callable[[float], None] = time.sleep,
+        rng: random.Random | None = None,
+        strict_output: bool = False,
+        environ: Mapping[str, str] | None = None,
+    ) -> None:
+        install_log_filter()
+        self._pm = build_plugin_manager(plugins, load_entry_points=load_entry_points, disable=disable_plugins,
+                                        only=only_plugins)
+        self._environ = environ if environ is not None else os.environ
+        self._lock = threading.RLock()
+        self._filters = default_filters()
+        self._pm.hook.register_template_filters(registry=self._filters)
+        self._auth = self._collect(AuthRegistrar(), "register_auth_schemes")
+        self._kinds = self._collect(OperationKindRegistrar(), "register_operation_kinds")
+        self._sources = self._collect(ConnectorRegistrar(), "register_connectors")
+        self._store = SchemaStore()
+        self._store.add_folder("", resources.files("relaykit.schemas"))
+        for name in self._sources.names():
+            self._store.add_folder(f"{name}/", self._sources.get(name).schemas)
+        self._loader: SpecLoader | None = None
+        self._connectors: dict[str, ConnectorSpec] = {}
+        self._operations: dict[tuple[str, str], OperationSpec] = {}
+        self._connection_validators: dict[str, Any] = {}
+        self._transport = Transport(session, clock=clock, wall_clock=wall_clock, sleep=sleep, rng=rng,
+                                    observers=self._pm.hook)
+        self._executor = Executor(self._transport, strict_output=strict_output)
+        self._connections = ConnectionResolver(self._connection_validator, self._auth.get)
+
+    def _collect(self, registrar: Any, hook_name: str) -> Any:
+        """Call one contribution hook plugin by plugin, so each registration knows its provider."""
+        caller = getattr(self._pm.hook, hook_name)
+        for impl in reversed(caller.get_hookimpls()):
+            registrar.current_provider = provider_name(self._pm, impl.plugin)
+            impl.function(registry=registrar)
+        registrar.current_provider = "relaykit"
+        return registrar
+
+    # -- lifecycle ----------------------------------------------------------------------------
+    def close(self) -> None:
+        """Close the connection pool."""
+        self._transport.close()
+
+    def __enter__(self) -> Runtime:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"Runtime(connectors={self._sources.names()})"
+
+    # -- catalogue ----------------------------------------------------------------------------
+    @property
+    def loader(self) -> SpecLoader:
+        with self._lock:
+            if self._loader is None:
+                self._loader = SpecLoader(self._store, self._filters, self._auth.names(), self._kinds.names())
+            return self._loader
+
+    def connector_names(self) -> list[str]:
+        return self._sources.names()
+
+    def connector(self, name: str) -> ConnectorSpec:
+        """The loaded connector; `UnknownConnectorError` with suggestions if there is none."""
+        spec = self._connectors.get(name)
+        if spec is not None:
+            return spec
+        source = self._sources.source(name)
+        with self._lock:
+            if name not in self._connectors:
+                self._connectors[name] = self.loader.load_connector(source, self._sources.provider(name))
+            return self._connectors[name]
+
+    def connectors(self) -> list[dict[str, Any]]:
+        """Every connector's summary: name, title, version, regions, operations, provider."""
+        return [self.connector(name).summary() for name in self.connector_names()]
+
+    def operations(self, connector: str | None = None) -> list[str]:
+        """Qualified operation names (`connector.operation`), for one connector or all."""
+        names = [connector] if connector else self.connector_names()
+        return [f"{c}.{op}" for c in names for op in self.connector(c).operation_names]
+
+    def operation(self, name: str) -> OperationSpec:
+        """The loaded operation `connector.operation`, with suggestions when either part is unknown."""
+        connector_name, op_name = split_name(name)
+        key = (connector_name, op_name)
+        spec = self._operations.get(key)
+        if spec is not None:
+            return spec
+        try:
+            connector = self.connector(connector_name)
+        except UnknownConnectorError as exc:
+            everything = [f"{c}.{o}" for c in self.connector_names() for o in self.connector(c).operation_names]
+            raise UnknownConnectorError(connector_name, exc.suggestions or
+                                        [s.split(".")[0] for s in suggest(name, everything)]) from None
+        if op_name not in connector.operation_names:
+            hints = [f"{connector_name}.{s}" for s in suggest(op_name, list(connector.operation_names))]
+            raise UnknownOperationError(name, hints)
+        with self._lock:
+            if key not in self._operations:
+                self._operations[key] = self.loader.load_operation(connector, op_name)
+            return self._operations[key]
+
+    def describe(self, name: str) -> dict[str, Any]:
+        """Input/output/connection schemas, docs and examples of an operation (or a connector's summary)."""
+        if "." not in name:
+            return self.connector(name).summary() | {"connection_schema": self.connector(name).connection_schema}
+        return self.operation(name).describe()
+
+    def plugins(self) -> list[PluginInfo]:
+        """What is loaded and from which distribution."""
+        return describe_plugins(self._pm)
+
+    def validate_all(self) -> list[Problem]:
+        """Load every connector and operation strictly; every problem found (empty when all is well)."""
+        problems: list[Problem] = []
+        for name in self.connector_names():
+            try:
+                connector = self.connector(name)
+            except SpecError as exc:
+                problems.extend(exc.problems)
+                continue
+            for op in connector.operation_names:
+                try:
+                    self.operation(f"{name}.{op}")
+                except SpecError as exc:
+                    problems.extend(exc.problems)
+        return problems
+
+    # -- connections --------------------------------------------------------------------------
+    def _connection_validator(self, spec: ConnectorSpec) -> Any:
+        validator = self._connection_validators.get(spec.name)
+        if validator is None:
+            validator = self._connection_validators[spec.name] = self._store.validator(spec.connection_schema)
+        return validator
+
+    def connection_from_env(self, connector: str, reference: str | None = None) -> dict[str, str]:
+        """Fields of a connection from `RELAYKIT_<REFERENCE>_<FIELD>` variables (reference: the connector)."""
+        spec = self.connector(connector)
+        prefix = env_prefix(reference or connector)
+        out = {}
+        for field in spec.connection_schema.get("properties", {}):
+            value = self._environ.get(prefix + field.upper())
+            if value is not None:
+                out[field] = value
+        return out
+
+    def resolve_connection(self, connector: str, connection: Mapping[str, Any] | str | None) -> ResolvedConnection:
+        """Validate a connection (a dict, a reference string, or None for the environment)."""
+        spec = self.connector(connector)
+        if connection is None or isinstance(connection, str):
+            config = None
+            if isinstance(connection, str):
+                config = self._pm.hook.resolve_connection(connector=connector, reference=connection)
+            if config is None:
+                config = self.connection_from_env(connector, connection)
+            connection = config
+        return self._connections.resolve(spec, connection)
+
+    # -- calls --------------------------------------------------------------------------------
+    def prepare(self, name: str, input: Mapping[str, Any], connection: Any) -> tuple[
+            OperationSpec, dict[str, Any], ResolvedConnection, HttpRequest]:
+        """Everything before sending: look up, resolve the connection, validate input, render."""
+        op = self.operation(name)
+        conn = self.resolve_connection(op.connector.name, connection)
+        data = validate_input(op, input)
+        request = self._kinds.get(op.kind)(op, data, conn)
+        return op, data, conn, request
+
+    def dry_run(self, name: str, input: Mapping[str, Any], connection: Any = None) -> HttpRequest:
+        """The exact request `run` would send (credentials masked), without sending anything."""
+        return self.prepare(name, input, connection)[3]
+
+    def run(self, name: str, input: Mapping[str, Any], connection: Any = None) -> Result:
+        """Run an operation: validated, authenticated, rate-limited and retried; returns a `Result`.
+
+        Raises a `RelaykitError` subclass: `InputValidationError`, `ConnectionConfigError` and
+        `RenderError` before anything is sent; a `CallError` subclass when the call fails.
+        """
+        op, data, conn, request = self.prepare(name, input, connection)
+        fail = data.get("fail_on_http_error", True) if op.kind == "raw_http" else True
+        return self._executor.send(op, request, conn, data, fail_on_http_error=fail)
+
+
+__all__ = ["RelaykitError", "Runtime"]

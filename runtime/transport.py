@@ -1,0 +1,330 @@
+"""The only module that sends: one pooled session, timeouts, the retry loop, rate limits, size caps.
+
+Guarantees, each a lesson from a peer's bug report:
+- one retry layer (the HTTP adapter has `max_retries=0`, so urllib3 never retries underneath);
+- redirects are never followed: a 3xx becomes `RegionMismatchError` when it points at the
+  connector's other region, `RedirectError` otherwise, and credentials never reach a new host;
+- `trust_env` is off (no `.netrc` credentials, no proxies from the environment);
+- every attempt has connect and read timeouts, the call has a total deadline, and a Retry-After
+  or rate-limit wait that would overrun it raises `RateLimitError(retry_after=...)` immediately;
+- responses are streamed and capped, so a huge body cannot exhaust memory;
+- the clock, sleep and random source are injected, so tests exercise all of it without sleeping.
+"""
+
+from __future__ import annotations
+
+import http.client
+import logging
+import random
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+import requests
+from requests.adapters import HTTPAdapter
+
+from . import retry as retry_rules
+from .errors import (
+    CallError,
+    RateLimitError,
+    RedirectError,
+    RegionMismatchError,
+    RequestTimeoutError,
+    TransportError,
+)
+from .ratelimit import RateLimiter
+from .redact import REDACTOR
+
+if TYPE_CHECKING:
+    from .auth import Auth
+    from .models import HttpRequest
+    from .specs import RateLimit, Settings
+
+log = logging.getLogger("relaykit.transport")
+
+
+@dataclass(frozen=True)
+class RawResponse:
+    """A response that arrived: status, headers, the capped body, and how it took to get it."""
+
+    status: int
+    headers: Mapping[str, str]
+    body: bytes
+    attempts: int
+    elapsed: float
+    request_id: str | None = None
+
+
+@dataclass(frozen=True)
+class SendOptions:
+    """Per-call transport settings derived from the operation and its connector."""
+
+    settings: Settings
+    rate_limit: RateLimit | None
+    fingerprint: str
+    region_bases: Mapping[str, str] = field(default_factory=dict)  # region -> base URL, for 3xx mapping
+    request_id_header: str | None = None
+
+
+def _safe_url(url: str) -> str:
+    """Scheme, host and path only: query strings may carry identifiers or keys."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}{parts.path}"
+
+
+class Transport:
+    """Sends `HttpRequest`s with auth, limits and retries; one instance (and session) per `Runtime`."""
+
+    def __init__(
+        self,
+        session: requests.Session | None = None,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        wall_clock: Callable[[], float] = time.time,
+        sleep: Callable[[float], None] = time.sleep,
+        rng: random.Random | None = None,
+        observers: Any = None,
+    ) -> None:
+        self.session = session or self._new_session()
+        self.clock = clock
+        self.wall_clock = wall_clock
+        self.sleep = sleep
+        self.rng = rng or random.Random()
+        self.limiter = RateLimiter(clock)
+        self.observers = observers
+
+    @staticmethod
+    def _new_session() -> requests.Session:
+        session = requests.Session()
+        session.trust_env = False
+        adapter = HTTPAdapter(max_retries=0, pool_connections=8, pool_maxsize=32)
+        session.mount("https://", adapter)
+        session.mount("http://", adapter)
+        return session
+
+    def close(self) -> None:
+        self.session.close()
+
+    # -- the retry loop -----------------------------------------------------------------------
+    def send(self, request: HttpRequest, auth: Auth, options: SendOptions) -> RawResponse:
+        """Send with retries; return the final response (any status) or raise a `CallError`."""
+        if http.client.HTTPConnection.debuglevel > 0:
+            http.client.HTTPConnection.debuglevel = 0  # it would print() the Authorization header
+        policy = options.settings.retry
+        timeouts = options.settings.timeout
+        start = self.clock()
+        deadline = start + timeouts.total
+        headers = dict(request.headers)
+        headers.update(auth.headers())
+        bucket = (options.fingerprint, request.rate_limit_class or "")
+        attempt = 0
+        while True:
+            attempt += 1
+            self._wait_for_token(request, options, bucket, deadline, attempt)
+            remaining = deadline - self.clock()
+            if remaining <= 0:
+                raise self._error(RequestTimeoutError, request, "the call's total deadline ran out", attempt - 1)
+            timeout = (min(timeouts.connect, remaining), min(timeouts.read, remaining))
+            self._notify_request(request, attempt)
+            sent_at = self.clock()
+            failure_kind, error, response = self._attempt(request, headers, timeout, options, attempt, deadline)
+            if response is not None:
+                status = response.status
+                wait, reason = None, ""
+                if retry_rules.is_retryable_status(status, request.idempotency) and attempt < policy.max_attempts:
+                    retry_after = retry_rules.parse_retry_after(response.headers.get("Retry-After"), self.wall_clock())
+                    backoff = retry_rules.backoff_delay(attempt, initial=policy.initial, factor=policy.factor,
+                                                        cap=policy.max, rng=self.rng)
+                    wait = max(backoff, retry_after or 0.0)
+                    if status == 429:
+                        self.limiter.pause(bucket, retry_after if retry_after is not None else backoff)
+                    if retry_after is not None and (retry_after > policy.max_retry_after
+                                                    or self.clock() + retry_after > deadline):
+                        self._notify_response(request, attempt, response, sent_at, False, None)
+                        raise self._error(RateLimitError, request, "the server asked to wait longer than this call "
+                                          "may; reschedule it", attempt, retry_after=retry_after, status=status)
+                    reason = f"status {status}"
+                final = wait is None or self.clock() + wait > deadline
+                self._notify_response(request, attempt, response, sent_at, not final, wait)
+                if final:
+                    return RawResponse(response.status, response.headers, response.body, attempt,
+                                       self.clock() - start, response.request_id)
+                log.info("%s.%s attempt %d: %s; retrying in %.3fs", request.connector, request.operation, attempt,
+                         reason, wait)
+                self.sleep(wait)  # type: ignore[arg-type]
+                continue
+            assert error is not None
+            retryable = retry_rules.is_retryable_failure(failure_kind, request.idempotency)
+            wait = retry_rules.backoff_delay(attempt, initial=policy.initial, factor=policy.factor,
+                                             cap=policy.max, rng=self.rng)
+            will_retry = retryable and attempt < policy.max_attempts and self.clock() + wait < deadline
+            self._notify_failure(request, attempt, error, will_retry, wait)
+            if not will_retry:
+                error.attempts = attempt
+                if not retryable:
+                    error.retryable = False
+                    error.message += " (not retried: the request may have reached the server and this " \
+                                     "operation is not idempotent)"
+                raise error
+            log.info("%s.%s attempt %d: %s; retrying in %.3fs", request.connector, request.operation, attempt,
+                     type(error).__name__, wait)
+            self.sleep(wait)
+
+    def _wait_for_token(self, request: HttpRequest, options: SendOptions, bucket: tuple[str, str],
+                        deadline: float, attempt: int) -> None:
+        limit = options.rate_limit
+        if limit is None:
+            return
+        remaining = deadline - self.clock()
+        wait = self.limiter.reserve(bucket, limit.requests, limit.per, limit.burst, max_wait=max(remaining, 0.0))
+        if wait is None:
+            estimate = limit.per / limit.requests
+            raise self._error(RateLimitError, request, f"client-side rate limit for {request.rate_limit_class!r} "
+                              "would delay this call past its deadline", attempt - 1, retry_after=estimate,
+                              status=429)
+        if wait > 0:
+            self.sleep(wait)
+
+    # -- one attempt --------------------------------------------------------------------------
+    def _attempt(self, request: HttpRequest, headers: dict[str, str], timeout: tuple[float, float],
+                 options: SendOptions, attempt: int, deadline: float) -> tuple[str, CallError | None, Any]:
+        try:
+            resp = self.session.request(
+                request.method, request.url, headers=headers, data=request.body, timeout=timeout,
+                allow_redirects=False, stream=True,
+            )
+        except requests.exceptions.ConnectTimeout:
+            return retry_rules.NOT_SENT, self._error(RequestTimeoutError, request, "connect timeout", attempt), None
+        except requests.exceptions.ReadTimeout:
+            return retry_rules.MAYBE_SENT, self._error(RequestTimeoutError, request, "read timeout", attempt), None
+        except requests.exceptions.SSLError:
+            return retry_rules.NOT_SENT, self._error(TransportError, request, "TLS handshake failed", attempt), None
+        except requests.exceptions.ConnectionError as exc:
+            kind = retry_rules.NOT_SENT if _never_connected(exc) else retry_rules.MAYBE_SENT
+            what = "could not connect" if kind == retry_rules.NOT_SENT else "connection lost before a response"
+            return kind, self._error(TransportError, request, what, attempt), None
+        except requests.exceptions.RequestException as exc:
+            return retry_rules.MAYBE_SENT, self._error(TransportError, request,
+                                                       f"request failed ({type(exc).__name__})", attempt), None
+        try:
+            body = self._read_capped(resp, options.settings.max_response_bytes, deadline)
+        except CallError as exc:
+            exc.connector, exc.operation = request.connector, request.operation
+            exc.method, exc.url, exc.attempts = request.method, _safe_url(request.url), attempt
+            return retry_rules.MAYBE_SENT, exc, None
+        except requests.exceptions.RequestException:
+            return retry_rules.MAYBE_SENT, self._error(TransportError, request, "response body was cut short",
+                                                       attempt), None
+        finally:
+            resp.close()
+        header_map = dict(resp.headers)
+        request_id = header_map.get(options.request_id_header or "X-Request-Id")
+        if 300 <= resp.status_code < 400:
+            raise self._redirect(request, resp.status_code, header_map.get("Location", ""), options, attempt)
+        return "", None, _Response(resp.status_code, header_map, body, request_id)
+
+    def _read_capped(self, resp: requests.Response, cap: int, deadline: float) -> bytes:
+        chunks, size = [], 0
+        for chunk in resp.iter_content(chunk_size=65536):
+            size += len(chunk)
+            if size > cap:
+                raise TransportError(f"response larger than the {cap}-byte cap", retryable=False)
+            if self.clock() > deadline:
+                raise RequestTimeoutError("the call's total deadline ran out while reading the response")
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+    def _redirect(self, request: HttpRequest, status: int, location: str, options: SendOptions,
+                  attempt: int) -> CallError:
+        target = location.strip()
+        for region, base in options.region_bases.items():
+            base_parts, loc_parts = urlsplit(base), urlsplit(target)
+            if (loc_parts.scheme, loc_parts.netloc) == (base_parts.scheme, base_parts.netloc) and \
+                    loc_parts.path.startswith(base_parts.path) and not request.url.startswith(base):
+                return self._error(RegionMismatchError, request,
+                                   f"the account lives in region {region!r}; set the connection's region to "
+                                   f"{region!r}", attempt, region=region, status=status)
+        host = urlsplit(target).hostname or "an unknown host"
+        return self._error(RedirectError, request, f"the server redirected ({status}) to {host}; redirects are "
+                           "never followed with credentials", attempt, status=status)
+
+    def _error(self, cls: type[CallError], request: HttpRequest, message: str, attempts: int, **kw: Any) -> CallError:
+        return cls(REDACTOR.scrub(message), connector=request.connector, operation=request.operation,
+                   method=request.method, url=_safe_url(request.url), attempts=attempts, **kw)
+
+    # -- observers ----------------------------------------------------------------------------
+    def _notify_request(self, request: HttpRequest, attempt: int) -> None:
+        log.debug("%s.%s attempt %d: %s %s", request.connector, request.operation, attempt, request.method,
+                  request.path_template or _safe_url(request.url))
+        if self.observers is not None:
+            _safely(self.observers.on_request, request=request, context=self._context(request, attempt))
+
+    def _notify_response(self, request: HttpRequest, attempt: int, response: _Response, sent_at: float,
+                         will_retry: bool, wait: float | None) -> None:
+        log.debug("%s.%s attempt %d: status %d", request.connector, request.operation, attempt, response.status)
+        if self.observers is not None:
+            view = {"status": response.status, "headers": _redacted_headers(response.headers),
+                    "elapsed": self.clock() - sent_at, "request_id": response.request_id}
+            context = {**self._context(request, attempt), "will_retry": will_retry, "wait": wait}
+            _safely(self.observers.on_response, response=view, context=context)
+
+    def _notify_failure(self, request: HttpRequest, attempt: int, error: CallError, will_retry: bool,
+                        wait: float) -> None:
+        if self.observers is not None:
+            context = {**self._context(request, attempt), "will_retry": will_retry, "wait": wait}
+            _safely(self.observers.on_response, response={"error": type(error).__name__}, context=context)
+
+    @staticmethod
+    def _context(request: HttpRequest, attempt: int) -> dict[str, Any]:
+        return {"connector": request.connector, "operation": request.operation, "attempt": attempt,
+                "rate_limit_class": request.rate_limit_class}
+
+
+@dataclass(frozen=True)
+class _Response:
+    status: int
+    headers: Mapping[str, str]
+    body: bytes
+    request_id: str | None
+
+
+def _never_connected(exc: BaseException) -> bool:
+    """True when the failure happened while establishing the connection (nothing was sent)."""
+    seen = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        name = type(current).__name__
+        if name in ("NewConnectionError", "ConnectTimeoutError", "NameResolutionError", "ConnectionRefusedError"):
+            return True
+        for arg in getattr(current, "args", ()):
+            if isinstance(arg, BaseException) and id(arg) not in seen:
+                if _never_connected_single(arg):
+                    return True
+        current = getattr(current, "reason", None) or current.__cause__ or current.__context__
+    return False
+
+
+def _never_connected_single(exc: BaseException) -> bool:
+    name = type(exc).__name__
+    if name in ("NewConnectionError", "ConnectTimeoutError", "NameResolutionError", "ConnectionRefusedError"):
+        return True
+    reason = getattr(exc, "reason", None)
+    return isinstance(reason, BaseException) and type(reason).__name__ in (
+        "NewConnectionError", "ConnectTimeoutError", "NameResolutionError", "ConnectionRefusedError")
+
+
+_SENSITIVE_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie", "set-cookie"})
+
+
+def _redacted_headers(headers: Mapping[str, str]) -> dict[str, str]:
+    return {k: ("***" if k.lower() in _SENSITIVE_HEADERS else REDACTOR.scrub(v)) for k, v in headers.items()}
+
+
+def _safely(hook: Callable[..., Any], **kwargs: Any) -> None:
+    try:
+        hook(**kwargs)
+    except Exception:  # observers never break a call
+        log.warning("an on_request/on_response observer raised; ignored", exc_info=False)

@@ -1,0 +1,1 @@
+"""Meta-schemas and per-operation JSON Schemas (package data)."""
