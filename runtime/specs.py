@@ -448,6 +448,9 @@ class SpecLoader:
     def _request(self, connector: ConnectorSpec, raw: Mapping[str, Any], doc: Document,
                  problems: list[Problem]) -> RequestTemplate:
         before = len(problems)
+        if re.search(r"\|\s*urlencode\b", raw["path"]):
+            problems.append(doc.problem("/request/path", "path expressions are percent-encoded automatically; "
+                                        "`| urlencode` here would encode twice", "remove `| urlencode`"))
         path = _compile(raw["path"], REQUEST_ROOTS, self.filters, doc, "/request/path", problems)
         query = _compile(raw["query"], REQUEST_ROOTS, self.filters, doc, "/request/query", problems) \
             if "query" in raw else None
