@@ -164,7 +164,8 @@ class ConnectionResolver:
         auth = self._auth_factory(spec.auth_type)(params)
         REDACTOR.add(*auth.secret_forms())
         digest = hashlib.sha256()
-        for part in (spec.name, base_url, *(f"{k}={values.get(k)}" for k in sorted(spec.secret_fields))):
+        # every credential field (Track's site_id too), not only the secret ones: a bucket per credential
+        for part in (spec.name, base_url, *(f"{k}={values.get(k)}" for k in sorted(values) if k != "sandbox_url")):
             digest.update(part.encode("utf-8", "surrogatepass"))
             digest.update(b"\0")
         public = {k: v for k, v in values.items() if k not in spec.secret_fields}

@@ -58,4 +58,9 @@ class RateLimiter:
         with self._lock:
             bucket = self._buckets.get(key)
             if bucket is not None:
-                bucket.paused_until = max(bucket.paused_until, self._clock() + seconds)
+                now = self._clock()
+                bucket.tokens = min(bucket.capacity, bucket.tokens + (now - bucket.updated) * bucket.rate)
+                bucket.updated = now
+                bucket.paused_until = max(bucket.paused_until, now + seconds)
+                # Tokens do not pile up beyond capacity while paused: at most one burst leaves when it ends.
+                bucket.tokens = min(bucket.tokens, bucket.capacity - (bucket.paused_until - now) * bucket.rate)

@@ -89,31 +89,35 @@ def _spread(value: Any) -> Any:
     return value
 
 
-def _set_key(body: Any, key: str, make: Any) -> str | None:
-    """Fill the dedupe id at `key` (a pointer; `*` walks lists) where absent; return the first id."""
+def _set_key(body: Any, key: str, make: Any) -> tuple[Any, str | None]:
+    """Fill the dedupe id at `key` (a pointer; `*` walks lists) where absent; the new body and the first id.
+
+    Containers on the key's path are copied, so the caller's input is never modified.
+    """
     parts = parse_pointer(key)
     first: list[str] = []
 
-    def walk(node: Any, rest: list[str]) -> None:
+    def walk(node: Any, rest: list[str]) -> Any:
         if not rest:
-            return
+            return node
         head, tail = rest[0], rest[1:]
         if head == "*" and isinstance(node, list):
-            for item in node:
-                walk(item, tail)
-            return
+            return [walk(item, tail) for item in node]
         if not isinstance(node, dict):
-            return
+            return node
+        node = dict(node)
         if not tail:
             if node.get(head) in (None, ""):
                 node[head] = make()
             if not first:
                 first.append(str(node[head]))
-            return
-        walk(node.get(head), tail)
+            return node
+        if head in node:
+            node[head] = walk(node[head], tail)
+        return node
 
-    walk(body, parts)
-    return first[0] if first else None
+    body = walk(body, parts)
+    return body, (first[0] if first else None)
 
 
 def check_header(name: str, value: str, pointer: str) -> Problem | None:
@@ -219,7 +223,7 @@ class RequestBuilder:
         body = body_raw
         if body_json is not MISSING and body_json is not None:
             if idempotency_mode == "keyed" and idempotency_key:
-                key_value = _set_key(body_json, idempotency_key, new_ulid)
+                body_json, key_value = _set_key(body_json, idempotency_key, new_ulid)
             try:
                 body = dump_json(body_json)
             except _Unsendable as exc:
@@ -307,6 +311,8 @@ def render_raw_http(op: OperationSpec, data: Mapping[str, Any], conn: ResolvedCo
     body = data.get("body") or {}
     if method in ("GET", "HEAD") and any(k in body for k in ("json", "form", "raw")):
         problems.append(Problem(f"a {method} request cannot carry a body", pointer="/body"))
+    elif sum(k in body for k in ("json", "form", "raw")) > 1:
+        problems.append(Problem("give at most one of json, form or raw", pointer="/body"))
     if problems:
         raise InputValidationError(op.connector.name, op.name, problems)
     rule = next((r for r in op.connector.raw_rules if r.matches(method, endpoint)), None)

@@ -20,7 +20,7 @@ from typing import Any
 import requests
 
 from .connection import ConnectionResolver, ResolvedConnection
-from .errors import Problem, RelaykitError, SpecError, UnknownConnectorError, UnknownOperationError
+from .errors import PluginError, Problem, RelaykitError, SpecError, UnknownConnectorError, UnknownOperationError
 from .executor import Executor, validate_input
 from .jsonschemas import SchemaStore
 from .models import HttpRequest, Result
@@ -59,6 +59,8 @@ class Runtime:
         strict_output: raise `OutputValidationError` when a response breaks its output schema
             (default: log a warning, since APIs add fields over time).
         environ: where connection environment variables are read from (default `os.environ`).
+        trust_builtin_specs: skip the meta-schema check of relaykit's own JSON Schemas at load
+            (CI checks them); `relaykit validate` turns this off to check everything.
     """
 
     def __init__(
@@ -75,6 +77,7 @@ class Runtime:
         rng: random.Random | None = None,
         strict_output: bool = False,
         environ: Mapping[str, str] | None = None,
+        trust_builtin_specs: bool = True,
     ) -> None:
         install_log_filter()
         self._pm = build_plugin_manager(plugins, load_entry_points=load_entry_points, disable=disable_plugins,
@@ -82,14 +85,20 @@ class Runtime:
         self._environ = environ if environ is not None else os.environ
         self._lock = threading.RLock()
         self._filters = default_filters()
-        self._pm.hook.register_template_filters(registry=self._filters)
+        try:
+            self._pm.hook.register_template_filters(registry=self._filters)
+        except ValueError as exc:  # the filter registry refuses duplicates and bad names
+            raise PluginError(f"register_template_filters: {exc}") from None
         self._auth = self._collect(AuthRegistrar(), "register_auth_schemes")
         self._kinds = self._collect(OperationKindRegistrar(), "register_operation_kinds")
         self._sources = self._collect(ConnectorRegistrar(), "register_connectors")
         self._store = SchemaStore()
-        self._store.add_folder("", resources.files("relaykit.schemas"))
+        shipped = resources.files("relaykit.schemas")
+        self._store.add_folder("", shipped, trusted=trust_builtin_specs)
         for name in self._sources.names():
-            self._store.add_folder(f"{name}/", self._sources.get(name).schemas)
+            folder = self._sources.get(name).schemas
+            own = trust_builtin_specs and str(folder).startswith(str(shipped))
+            self._store.add_folder(f"{name}/", folder, trusted=own)
         self._loader: SpecLoader | None = None
         self._connectors: dict[str, ConnectorSpec] = {}
         self._operations: dict[tuple[str, str], OperationSpec] = {}
