@@ -1,0 +1,111 @@
+"""The small, fixed content a fresh sandbox workspace starts with, so demos have something to call."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .state import Person, Workspace
+
+SEED_TIME = 1_700_000_000  # fixed so snapshots of a fresh workspace are stable
+
+
+def _segment(sid: int, name: str, description: str, type_: str, **extra: Any) -> dict[str, Any]:
+    return {
+        "id": sid,
+        "deduplicate_id": f"{sid}:{SEED_TIME}",
+        "name": name,
+        "description": description,
+        "state": "finished",
+        "progress": None,
+        "type": type_,
+        "tags": None,
+        "created_at": SEED_TIME,
+        "updated_at": SEED_TIME,
+        **extra,
+    }
+
+
+def _has_email(person: Person) -> bool:
+    return person.email is not None
+
+
+def _broadcast(bid: int, name: str) -> dict[str, Any]:
+    return {
+        "id": bid,
+        "deduplicate_id": f"{bid}:{SEED_TIME}",
+        "name": name,
+        "type": "triggered_broadcast",
+        "created": SEED_TIME,
+        "updated": SEED_TIME,
+        "active": True,
+        "state": "running",
+        "actions": [{"id": bid * 10 + 1, "type": "email"}],
+        "tags": ["sandbox"],
+        "first_started": SEED_TIME,
+        "created_by": "sandbox@example.com",
+        "msg_template_ids": [bid * 10 + 1],
+    }
+
+
+def _campaign(cid: int, name: str, type_: str, **extra: Any) -> dict[str, Any]:
+    return {
+        "id": cid,
+        "deduplicate_id": f"{cid}:{SEED_TIME}",
+        "name": name,
+        "description": "",
+        "type": type_,
+        "created": SEED_TIME,
+        "updated": SEED_TIME,
+        "active": True,
+        "state": "running",
+        "actions": [{"id": cid * 10 + 1, "type": "email"}],
+        "first_started": SEED_TIME,
+        "tags": ["sandbox"],
+        "trigger_segment_ids": [],
+        "filter_segment_ids": [],
+        "msg_templates": [{"id": cid * 10 + 1, "type": "email"}],
+        **extra,
+    }
+
+
+def _template(tid: int, name: str, channel: str, subject: str | None) -> dict[str, Any]:
+    return {
+        "id": tid,
+        "name": name,
+        "description": f"sandbox {channel} template",
+        "type": channel,
+        "subject": subject,
+        "send_to_unsubscribed": True,
+        "link_tracking": True,
+        "open_tracking": True,
+        "hide_message_body": False,
+        "queue_drafts": False,
+        "created_at": SEED_TIME,
+        "updated_at": SEED_TIME,
+    }
+
+
+def load(ws: Workspace) -> None:
+    """Put the seed content into an empty workspace."""
+    ws.segments[1] = _segment(1, "Sandbox manual segment A", "manual segment for demos", "manual")
+    ws.segments[2] = _segment(2, "Sandbox manual segment B", "manual segment for demos", "manual")
+    ws.segments[3] = _segment(3, "People with an email", "data-driven: everyone with an email", "dynamic")
+    ws.segments[3]["_rule"] = _has_email
+    ws.memberships[1] = set()
+    ws.memberships[2] = set()
+    ws._counters["segment"] = 100
+
+    ws.campaigns[4] = _campaign(4, "Welcome series", "event", event_name="signed_up")
+    ws.campaigns[5] = _campaign(5, "Re-engagement", "segment", trigger_segment_ids=[3])
+    for bid, name in ((1, "Sandbox broadcast 1"), (2, "Sandbox broadcast 2"), (3, "Sandbox broadcast 3"),
+                      (8, "Sandbox broadcast 8 (docs example)")):
+        ws.broadcasts[bid] = _broadcast(bid, name)
+
+    ws.templates[1] = _template(1, "welcome", "email", "Welcome, {{customer.first_name}}!")
+    ws.templates[2] = _template(2, "order_shipped", "push", None)
+    ws.templates[3] = _template(3, "login_code", "sms", None)
+    ws._counters["template"] = 100
+
+    ws.object_types["1"] = {"id": 1, "name": "Companies", "singular": "Company", "icon": "building",
+                            "enabled": True}
