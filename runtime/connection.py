@@ -65,6 +65,9 @@ def _check_strings(config: Mapping[str, Any], secret_fields: frozenset[str]) -> 
                                     pointer=pointer))
         elif any(ch in _CONTROL for ch in value):
             problems.append(Problem("contains a control character", pointer=pointer))
+        elif name in secret_fields and not value.isascii():
+            problems.append(Problem("contains non-ASCII characters, which HTTP headers cannot carry reliably",
+                                    pointer=pointer))
         if name in secret_fields and value and len(value) < MIN_SECRET_LENGTH:
             problems.append(Problem(f"is too short to be a real credential (under {MIN_SECRET_LENGTH} characters)",
                                     pointer=pointer))

@@ -69,7 +69,10 @@ def _attribute_problems(where: str, attrs: Mapping[str, Any], limits: Mapping[st
         if name_max and _nbytes(name) > name_max:
             problems.append(Problem(f"attribute name is longer than {name_max} bytes", pointer=pointer))
         if value_max and value is not None:
-            size = _nbytes(value) if isinstance(value, str) else len(_json_bytes(value))
+            try:
+                size = _nbytes(value) if isinstance(value, str) else len(_json_bytes(value))
+            except (ValueError, RecursionError):  # unserialisable: the renderer refuses the body itself
+                continue
             if size > value_max:
                 problems.append(Problem(f"attribute value is larger than {value_max} bytes", pointer=pointer))
     return problems

@@ -48,7 +48,8 @@ class Secret:
 
 def secret_forms(value: str) -> set[str]:
     """Every string a secret may turn into on its way through HTTP, JSON and URLs."""
-    forms = {value, quote(value, safe=""), quote_plus(value), json.dumps(value)[1:-1]}
+    forms = {value, quote(value, safe=""), quote_plus(value), json.dumps(value)[1:-1],
+             json.dumps(value, ensure_ascii=False)[1:-1]}  # the form relaykit's own JSON bodies use
     return {f for f in forms if f}
 
 
@@ -82,10 +83,27 @@ class Redactor:
         self.add(*secret_forms(value))
 
     def scrub(self, text: str) -> str:
+        # Every occurrence of every form is located in the original text and overlapping spans are
+        # merged before masking: replacing one form at a time would leave the tail of a second secret
+        # that overlaps the first one (`abcdefgh` + `efghijkl` in `abcdefghijkl` -> `***ijkl`).
+        spans = []
         for form in self._ordered:
-            if form in text:
-                text = text.replace(form, MASK)
-        return text
+            start = text.find(form)
+            while start != -1:
+                spans.append((start, start + len(form)))
+                start = text.find(form, start + 1)
+        if not spans:
+            return text
+        spans.sort()
+        out, pos, (cur_start, cur_end) = [], 0, spans[0]
+        for start, end in spans[1:]:
+            if start <= cur_end:
+                cur_end = max(cur_end, end)
+                continue
+            out += [text[pos:cur_start], MASK]
+            pos, cur_start, cur_end = cur_end, start, end
+        out += [text[pos:cur_start], MASK, text[cur_end:]]
+        return "".join(out)
 
     def scrub_any(self, value: Any) -> Any:
         """Scrub strings inside nested JSON-like data (for dry-run output and error bodies)."""

@@ -76,17 +76,19 @@ def dump_json(value: Any) -> bytes:
 
 
 def _spread(value: Any) -> Any:
-    """Apply the `"...": {{ obj }}` spread key: the object's keys are merged in, explicit keys win."""
-    if isinstance(value, dict):
-        out = {k: _spread(v) for k, v in value.items() if k != "..."}
-        extra = value.get("...")
-        if isinstance(extra, dict):
-            for k, v in extra.items():
-                out.setdefault(k, v)
-        return out
-    if isinstance(value, list):
-        return [_spread(v) for v in value]
-    return value
+    """Apply the body template's top-level `"...": {{ obj }}` key: its keys are merged in, explicit keys win.
+
+    Only the top level is spread, where the template put the key; a `...` key deeper down came
+    from the caller's data and is sent as data.
+    """
+    if not isinstance(value, dict) or "..." not in value:
+        return value
+    out = {k: v for k, v in value.items() if k != "..."}
+    extra = value["..."]
+    if isinstance(extra, dict):
+        for k, v in extra.items():
+            out.setdefault(k, v)
+    return out
 
 
 def _set_key(body: Any, key: str, make: Any) -> tuple[Any, str | None]:

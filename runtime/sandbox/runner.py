@@ -149,7 +149,7 @@ class Sandbox:
 
     def info(self) -> dict[str, Any]:
         """Base URLs per connector and region, plus the accepted credentials (the CLI's first line)."""
-        return {**self.base_urls, "credentials": self.credentials, "region": self.region}
+        return {**self.base_urls, "credentials": self.credentials, "region": self.region, "sandbox_url": self.url}
 
     def connection(self, connector: str, region: str | None = None) -> dict[str, str]:
         """A relaykit connection config pointing at this sandbox."""
