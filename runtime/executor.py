@@ -41,7 +41,10 @@ def validate_input(op: OperationSpec, data: Any) -> dict[str, Any]:
         from .errors import Problem
 
         raise InputValidationError(op.connector.name, op.name, [Problem("the input must be an object")])
-    problems = error_problems(op.input_validator.iter_errors(data))
+    if op.input_check is not None and op.input_check(data) is True:
+        problems = []  # proven valid: jsonschema would find nothing (see specs.fast_check)
+    else:
+        problems = error_problems(op.input_validator.iter_errors(data))
     if problems:
         raise InputValidationError(op.connector.name, op.name, problems)
     return apply_defaults(op.input_schema, dict(data))
@@ -78,17 +81,39 @@ def api_error_text(body: Any, pointers: tuple[str, ...]) -> str | None:
     return None
 
 
+_NEEDS: dict[int, tuple[Any, bool, bool]] = {}
+
+
+def _output_needs(output: Any) -> tuple[bool, bool]:
+    """Whether an output template reads `response.headers` / `request.path` (else they are not built)."""
+    hit = _NEEDS.get(id(output))
+    if hit is not None and hit[0] is output:
+        return hit[1], hit[2]
+    refs = output.references()
+    headers = any(r[0] == "response" and (len(r) == 1 or r[1] == "headers") for r in refs)
+    path = any(r[0] == "request" and (len(r) == 1 or r[1] == "path") for r in refs)
+    if len(_NEEDS) >= 4096:
+        _NEEDS.clear()
+    _NEEDS[id(output)] = (output, headers, path)
+    return headers, path
+
+
 class Executor:
     """Runs operations for a `Runtime` over its transport."""
 
     def __init__(self, transport: Transport, strict_output: bool = False) -> None:
         self.transport = transport
         self.strict_output = strict_output
+        # (op, connection, rate class) -> SendOptions: both are immutable and cached by the runtime,
+        # so the options (and the sandbox's per-region URLs) are built once, not on every call.
+        self._options: dict[tuple[int, int, str | None], tuple[Any, Any, SendOptions]] = {}
 
-    def send(self, op: OperationSpec, request: HttpRequest, conn: ResolvedConnection,
-             data: Mapping[str, Any], fail_on_http_error: bool = True) -> Result:
+    def send_options(self, op: OperationSpec, conn: ResolvedConnection, rate_class: str | None) -> SendOptions:
+        key = (id(op), id(conn), rate_class)
+        hit = self._options.get(key)
+        if hit is not None and hit[0] is op and hit[1] is conn:  # the entry holds both, so ids are not reused
+            return hit[2]
         connector = op.connector
-        rate_class = request.rate_limit_class
         options = SendOptions(
             settings=op.settings,
             rate_limit=connector.rate_limits.get(rate_class) if rate_class else None,
@@ -96,6 +121,15 @@ class Executor:
             region_bases=self._region_bases(op, conn),
             request_id_header=connector.request_id_header,
         )
+        if len(self._options) >= 1024:
+            self._options.clear()
+        self._options[key] = (op, conn, options)
+        return options
+
+    def send(self, op: OperationSpec, request: HttpRequest, conn: ResolvedConnection,
+             data: Mapping[str, Any], fail_on_http_error: bool = True) -> Result:
+        connector = op.connector
+        options = self.send_options(op, conn, request.rate_limit_class)
         raw = self.transport.send(request, conn.auth, options)
         body = decode_body(raw.body, raw.headers)
         ok = raw.status in op.success if op.success else 200 <= raw.status < 300
@@ -125,11 +159,14 @@ class Executor:
     def _shape(op: OperationSpec, request: HttpRequest, raw: RawResponse, body: Any, data: Mapping[str, Any]) -> Any:
         if op.output is None:
             return body if body is not None else {}
-        context = {
-            "response": {"status": raw.status, "headers": dict(raw.headers), "body": body},
-            "request": {"method": request.method, "path": _safe_url(request.url), "json": request.json},
-            "input": data,
-        }
+        wants_headers, wants_path = _output_needs(op.output)
+        response: dict[str, Any] = {"status": raw.status, "body": body}
+        if wants_headers:
+            response["headers"] = dict(raw.headers)
+        request_view: dict[str, Any] = {"method": request.method, "json": request.json}
+        if wants_path:
+            request_view["path"] = _safe_url(request.url)
+        context = {"response": response, "request": request_view, "input": data}
         try:
             shaped = op.output.render(context)
         except TemplateRenderError as exc:
@@ -137,6 +174,8 @@ class Executor:
         return None if shaped is MISSING else shaped
 
     def _check_output(self, op: OperationSpec, request: HttpRequest, raw: RawResponse, output: Any) -> None:
+        if op.output_check is not None and op.output_check(output) is True:
+            return
         problems = error_problems(op.output_validator.iter_errors(output))
         if not problems:
             return

@@ -16,14 +16,14 @@ from __future__ import annotations
 import http.client
 import logging
 import random
+import ssl
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields, replace
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import requests
-from requests.adapters import HTTPAdapter
 
 from . import retry as retry_rules
 from .errors import (
@@ -36,6 +36,8 @@ from .errors import (
 )
 from .ratelimit import RateLimiter
 from .redact import REDACTOR
+from .specs import RetryPolicy, Timeouts
+from .watchdog import WATCHDOG, AttemptHandle, WatchedAdapter
 
 if TYPE_CHECKING:
     from .auth import Auth
@@ -86,8 +88,12 @@ class Transport:
         sleep: Callable[[float], None] = time.sleep,
         rng: random.Random | None = None,
         observers: Any = None,
+        timeouts: Mapping[str, float] | None = None,
+        retry: Mapping[str, float] | None = None,
     ) -> None:
         self.session = session or self._new_session()
+        self.timeouts = _check_overrides(timeouts, Timeouts)  # every operation's connect/read/total seconds
+        self.retry = _check_overrides(retry, RetryPolicy)  # every operation's max_attempts, backoff, ceiling
         self.clock = clock
         self.wall_clock = wall_clock
         self.sleep = sleep
@@ -99,7 +105,7 @@ class Transport:
     def _new_session() -> requests.Session:
         session = requests.Session()
         session.trust_env = False
-        adapter = HTTPAdapter(max_retries=0, pool_connections=8, pool_maxsize=32)
+        adapter = WatchedAdapter(max_retries=0, pool_connections=8, pool_maxsize=32)
         session.mount("https://", adapter)
         session.mount("http://", adapter)
         return session
@@ -114,6 +120,10 @@ class Transport:
             http.client.HTTPConnection.debuglevel = 0  # it would print() the Authorization header
         policy = options.settings.retry
         timeouts = options.settings.timeout
+        if self.timeouts:
+            timeouts = replace(timeouts, **self.timeouts)
+        if self.retry:
+            policy = replace(policy, **self.retry)
         start = self.clock()
         deadline = start + timeouts.total
         headers = dict(request.headers)
@@ -127,9 +137,11 @@ class Transport:
             if remaining <= 0:
                 raise self._error(RequestTimeoutError, request, "the call's total deadline ran out", attempt - 1)
             timeout = (min(timeouts.connect, remaining), min(timeouts.read, remaining))
+            budget = min(remaining, timeouts.connect + timeouts.read)
             self._notify_request(request, attempt)
             sent_at = self.clock()
-            failure_kind, error, response = self._attempt(request, headers, timeout, options, attempt, deadline)
+            failure_kind, error, response = self._attempt(request, headers, timeout, options, attempt, deadline,
+                                                          budget)
             if response is not None:
                 status = response.status
                 wait, reason = None, ""
@@ -156,14 +168,15 @@ class Transport:
                 self.sleep(wait)  # type: ignore[arg-type]
                 continue
             assert error is not None
-            retryable = retry_rules.is_retryable_failure(failure_kind, request.idempotency)
+            permanent = not error.retryable  # e.g. a response over the size cap: resending will not shrink it
+            retryable = not permanent and retry_rules.is_retryable_failure(failure_kind, request.idempotency)
             wait = retry_rules.backoff_delay(attempt, initial=policy.initial, factor=policy.factor,
                                              cap=policy.max, rng=self.rng)
             will_retry = retryable and attempt < policy.max_attempts and self.clock() + wait < deadline
             self._notify_failure(request, attempt, error, will_retry, wait)
             if not will_retry:
                 error.attempts = attempt
-                if not retryable:
+                if not retryable and not permanent:
                     error.retryable = False
                     error.message += " (not retried: the request may have reached the server and this " \
                                      "operation is not idempotent)"
@@ -189,7 +202,18 @@ class Transport:
 
     # -- one attempt --------------------------------------------------------------------------
     def _attempt(self, request: HttpRequest, headers: dict[str, str], timeout: tuple[float, float],
-                 options: SendOptions, attempt: int, deadline: float) -> tuple[str, CallError | None, Any]:
+                 options: SendOptions, attempt: int, deadline: float,
+                 budget: float) -> tuple[str, CallError | None, Any]:
+        """One request on the wire, bounded by the watchdog to `budget` seconds from now (headers included)."""
+        handle = WATCHDOG.arm(budget)
+        try:
+            return self._attempt_guarded(request, headers, timeout, options, attempt, deadline, handle)
+        finally:
+            WATCHDOG.disarm(handle)
+
+    def _attempt_guarded(self, request: HttpRequest, headers: dict[str, str], timeout: tuple[float, float],
+                         options: SendOptions, attempt: int, deadline: float,
+                         handle: AttemptHandle) -> tuple[str, CallError | None, Any]:
         try:
             resp = self.session.request(
                 request.method, request.url, headers=headers, data=request.body, timeout=timeout,
@@ -199,13 +223,20 @@ class Transport:
             return retry_rules.NOT_SENT, self._error(RequestTimeoutError, request, "connect timeout", attempt), None
         except requests.exceptions.ReadTimeout:
             return retry_rules.MAYBE_SENT, self._error(RequestTimeoutError, request, "read timeout", attempt), None
-        except requests.exceptions.SSLError:
+        except requests.exceptions.SSLError as exc:
+            if _cert_failure(exc):  # a certificate that does not verify will not verify on the next try
+                return retry_rules.NOT_SENT, self._error(TransportError, request, "TLS certificate verification "
+                                                         "failed", attempt, retryable=False), None
             return retry_rules.NOT_SENT, self._error(TransportError, request, "TLS handshake failed", attempt), None
         except requests.exceptions.ConnectionError as exc:
+            if handle.fired:
+                return retry_rules.MAYBE_SENT, self._budget_error(request, attempt), None
             kind = retry_rules.NOT_SENT if _never_connected(exc) else retry_rules.MAYBE_SENT
             what = "could not connect" if kind == retry_rules.NOT_SENT else "connection lost before a response"
             return kind, self._error(TransportError, request, what, attempt), None
         except requests.exceptions.RequestException as exc:
+            if handle.fired:
+                return retry_rules.MAYBE_SENT, self._budget_error(request, attempt), None
             return retry_rules.MAYBE_SENT, self._error(TransportError, request,
                                                        f"request failed ({type(exc).__name__})", attempt), None
         try:
@@ -214,19 +245,37 @@ class Transport:
             exc.connector, exc.operation = request.connector, request.operation
             exc.method, exc.url, exc.attempts = request.method, _safe_url(request.url), attempt
             return retry_rules.MAYBE_SENT, exc, None
-        except requests.exceptions.RequestException:
+        except (requests.exceptions.RequestException, OSError, http.client.HTTPException):
+            if handle.fired:
+                return retry_rules.MAYBE_SENT, self._budget_error(request, attempt), None
             return retry_rules.MAYBE_SENT, self._error(TransportError, request, "response body was cut short",
                                                        attempt), None
         finally:
             resp.close()
+        if handle.fired:
+            # A shut-down socket reads as end-of-file, which http.client may take for the end of the
+            # headers or of an unsized body: whatever arrived is not trustworthy.
+            return retry_rules.MAYBE_SENT, self._budget_error(request, attempt), None
         header_map = dict(resp.headers)
         request_id = header_map.get(options.request_id_header or "X-Request-Id")
         if 300 <= resp.status_code < 400:
             raise self._redirect(request, resp.status_code, header_map.get("Location", ""), options, attempt)
         return "", None, _Response(resp.status_code, header_map, body, request_id)
 
+    def _budget_error(self, request: HttpRequest, attempt: int) -> CallError:
+        return self._error(RequestTimeoutError, request, "the server was too slow: the attempt ran past its time "
+                           "budget (connect + read timeout, or the call's remaining deadline)", attempt)
+
     def _read_capped(self, resp: requests.Response, cap: int, deadline: float) -> bytes:
+        """The decoded body, refused as soon as it would pass `cap` bytes (a gzip bomb stops early too)."""
+        declared = resp.headers.get("Content-Length", "")
+        encoded = resp.headers.get("Content-Encoding", "identity").strip().lower() not in ("", "identity")
+        if declared.isdigit() and int(declared) > cap and not encoded:
+            raise TransportError(f"response of {int(declared)} bytes is larger than the {cap}-byte cap",
+                                 retryable=False)
         chunks, size = [], 0
+        # urllib3 >= 2.6 bounds each decompression step by the requested amount, so a chunk is at
+        # most 64 KiB of decoded data and the cap is checked on decoded bytes.
         for chunk in resp.iter_content(chunk_size=65536):
             size += len(chunk)
             if size > cap:
@@ -288,6 +337,34 @@ class _Response:
     headers: Mapping[str, str]
     body: bytes
     request_id: str | None
+
+
+def _check_overrides(values: Mapping[str, float] | None, kind: type) -> dict[str, float]:
+    """Runtime-wide overrides of a settings dataclass, checked once at construction."""
+    out = dict(values or {})
+    names = [f.name for f in fields(kind)]
+    for key, value in out.items():
+        if key not in names:
+            raise ValueError(f"unknown {kind.__name__} setting {key!r}; use one of: {', '.join(names)}")
+        if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
+            raise ValueError(f"{kind.__name__} setting {key!r} must be a positive number")
+    if "max_attempts" in out and out["max_attempts"] != int(out["max_attempts"]):
+        raise ValueError("max_attempts must be a whole number")
+    return out
+
+
+def _cert_failure(exc: BaseException) -> bool:
+    """True when a TLS error is a certificate that does not verify (permanent), not a dropped handshake."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, ssl.SSLCertVerificationError):
+            return True
+        nested = [a for a in getattr(current, "args", ()) if isinstance(a, BaseException)]
+        current = getattr(current, "reason", None) or (nested[0] if nested else None) or current.__cause__ \
+            or current.__context__
+    return False
 
 
 def _never_connected(exc: BaseException) -> bool:

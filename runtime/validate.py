@@ -49,7 +49,9 @@ def _validate_file(runtime: Runtime, path: Path, display: str) -> list[Problem]:
     if not isinstance(data, dict):
         return [doc.problem("", "expected a mapping at the top level")]
     if "steps" in data:
-        return [doc.problem("", "automations are not supported by this version of relaykit yet")]
+        from .automation import check_automation
+
+        return check_automation(runtime, path, display=display)
     if "base_url" in data:
         name = data.get("name")
         if isinstance(name, str) and name in runtime.connector_names():
