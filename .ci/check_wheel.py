@@ -11,7 +11,8 @@ names = set(zipfile.ZipFile(wheel).namelist())
 expected = {"relaykit/py.typed"}
 for pattern, prefix in (("runtime/**/*.py", "relaykit"), ("connectors/**/*.py", "relaykit/connectors"),
                         ("connectors/*/connector.yaml", "relaykit/connectors"),
-                        ("operations/**/*.yaml", "relaykit/operations"), ("schemas/**/*.json", "relaykit/schemas")):
+                        ("operations/**/*.yaml", "relaykit/operations"), ("schemas/**/*.json", "relaykit/schemas"),
+                        ("examples/*.yaml", "relaykit/examples")):
     base = root / pattern.split("/")[0]
     for path in root.glob(pattern):
         expected.add(f"{prefix}/{path.relative_to(base).as_posix()}")

@@ -15,6 +15,8 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from .cliargs import UsageError, print_json, read_data_arg
+
 if TYPE_CHECKING:
     from .automation import Automation, AutomationRun, StepRun
 
@@ -23,47 +25,12 @@ __all__ = ["add_run_arguments", "add_serve_arguments", "format_report", "run_com
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
 
-def _usage_error(message: str) -> Exception:
-    from .cli import UsageError
-
-    return UsageError(message)
-
-
-def read_data_arg(value: str | None, what: str) -> Any:
-    """JSON text, `@path` to a JSON or YAML file, or `-` for standard input."""
-    if value is None:
-        return None
-    if value == "-":
-        text, source = sys.stdin.read(), "<stdin>"
-    elif value.startswith("@"):
-        path = Path(value[1:])
-        try:
-            raw = path.read_bytes()
-        except OSError as exc:
-            raise _usage_error(f"--{what}: cannot read {path}: {exc.strerror}") from None
-        source = str(path)
-        if path.suffix in (".yaml", ".yml"):
-            from .specfiles import load_yaml
-
-            return load_yaml(raw, source).data
-        try:
-            text = raw.decode("utf-8")
-        except UnicodeDecodeError:
-            raise _usage_error(f"{source}: --{what} is not UTF-8 text") from None
-    else:
-        text, source = value, f"--{what}"
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise _usage_error(f"{source}:{exc.lineno}:{exc.colno}: --{what} is not valid JSON ({exc.msg})") from None
-
-
 def _connections_arg(value: str | None) -> dict[str, Any]:
     data = read_data_arg(value, "connections")
     if data is None:
         return {}
     if not isinstance(data, dict) or not all(isinstance(v, (dict, str)) for v in data.values()):
-        raise _usage_error("--connections must map connection names to field mappings (or reference strings)")
+        raise UsageError("--connections must map connection names to field mappings (or reference strings)")
     return data
 
 
@@ -77,14 +44,8 @@ def _load(rt: Any, path: str) -> Automation:
     from .automation import load_automation
 
     if not Path(path).is_file():
-        raise _usage_error(f"{path}: file not found")
+        raise UsageError(f"{path}: file not found")
     return load_automation(rt, path)
-
-
-def _print_json(data: Any) -> None:
-    from .redact import REDACTOR
-
-    sys.stdout.write(REDACTOR.scrub(json.dumps(data, indent=2, ensure_ascii=False, default=str)) + "\n")
 
 
 # -- run ------------------------------------------------------------------------------------------
@@ -125,7 +86,7 @@ def run_command(args: argparse.Namespace) -> int:
                     connections[name] = {**sandbox.connection(ref.connector), **(given or {})}
         run = run_automation(rt, automation, inputs, connections, dry_run=args.dry_run)
         if getattr(args, "json", False):
-            _print_json(run.to_dict())
+            print_json(run.to_dict())
         else:
             from .redact import REDACTOR
 
@@ -248,13 +209,13 @@ def serve_command(args: argparse.Namespace) -> int:
     keys = [k.strip() for k in args.signing_key if k.strip()]
     keys = keys or parse_signing_keys(os.environ.get(SIGNING_KEYS_ENV))
     if not keys:
-        raise _usage_error(f"no webhook signing key: set {SIGNING_KEYS_ENV} (comma-separated) or pass --signing-key; "
+        raise UsageError(f"no webhook signing key: set {SIGNING_KEYS_ENV} (comma-separated) or pass --signing-key; "
                            "refusing to accept unsigned webhooks")
     if args.max_body < 1 or args.tolerance < 0:
-        raise _usage_error("--max-body must be positive and --tolerance zero or more")
+        raise UsageError("--max-body must be positive and --tolerance zero or more")
     defaults = read_data_arg(args.input_defaults, "input-defaults")
     if defaults is not None and not isinstance(defaults, dict):
-        raise _usage_error("--input-defaults must be a JSON object")
+        raise UsageError("--input-defaults must be a JSON object")
     rt = _runtime(args)
     try:
         automation = _load(rt, args.automation)
@@ -268,7 +229,7 @@ def serve_command(args: argparse.Namespace) -> int:
         try:
             receiver.start()
         except OSError as exc:
-            raise _usage_error(f"cannot listen on {args.host}:{args.port}: {exc.strerror or exc}") from None
+            raise UsageError(f"cannot listen on {args.host}:{args.port}: {exc.strerror or exc}") from None
         if not logging.getLogger().handlers:
             logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", stream=sys.stderr)
         logging.getLogger("relaykit.automation").setLevel(logging.INFO)

@@ -13,45 +13,11 @@ import json
 import sys
 import traceback
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
+from .cliargs import UsageError, print_json, read_data_arg
+
 EXIT_OK, EXIT_CALL_FAILED, EXIT_USAGE = 0, 1, 2
-
-
-class UsageError(Exception):
-    """Bad command-line usage (exit 2)."""
-
-
-def _print_json(data: Any) -> None:
-    from .redact import REDACTOR
-
-    sys.stdout.write(REDACTOR.scrub(json.dumps(data, indent=2, ensure_ascii=False, default=str)) + "\n")
-
-
-def _read_json_arg(value: str | None, what: str) -> Any:
-    """JSON text, `@path` to a JSON/YAML file, or `-` for standard input."""
-    if value is None:
-        return None
-    if value == "-":
-        text, source = sys.stdin.read(), "<stdin>"
-    elif value.startswith("@"):
-        path = Path(value[1:])
-        try:
-            text = path.read_text(encoding="utf-8")
-        except OSError as exc:
-            raise UsageError(f"--{what}: cannot read {path}: {exc.strerror}") from None
-        source = str(path)
-        if path.suffix in (".yaml", ".yml"):
-            from .specfiles import load_yaml
-
-            return load_yaml(text, source).data
-    else:
-        text, source = value, f"--{what}"
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise UsageError(f"{source}:{exc.lineno}:{exc.colno}: --{what} is not valid JSON ({exc.msg})") from None
 
 
 def _runtime(args: argparse.Namespace, *, check_everything: bool = False) -> Any:
@@ -66,7 +32,7 @@ def cmd_connectors(args: argparse.Namespace) -> int:
     rt = _runtime(args)
     infos = rt.connectors()
     if args.json:
-        _print_json(infos)
+        print_json(infos)
         return EXIT_OK
     for info in infos:
         print(f"{info['name']:<24} {info['version']:<8} {info['title']}")
@@ -79,7 +45,7 @@ def cmd_operations(args: argparse.Namespace) -> int:
     rt = _runtime(args)
     names = rt.operations(args.connector)
     if args.json:
-        _print_json([rt.describe(n) | {"input_schema": None, "output_schema": None, "connection_schema": None}
+        print_json([rt.describe(n) | {"input_schema": None, "output_schema": None, "connection_schema": None}
                      for n in names])
         return EXIT_OK
     for name in names:
@@ -93,10 +59,10 @@ def cmd_describe(args: argparse.Namespace) -> int:
     rt = _runtime(args)
     info = rt.describe(args.name)
     if args.json:
-        _print_json(info)
+        print_json(info)
         return EXIT_OK
     if "input_schema" not in info:
-        _print_json(info)
+        print_json(info)
         return EXIT_OK
     print(f"{info['name']}: {info['title']}")
     if info.get("description"):
@@ -127,7 +93,7 @@ def cmd_plugins(args: argparse.Namespace) -> int:
     rt = _runtime(args)
     infos = rt.plugins()
     if args.json:
-        _print_json([i.to_dict() for i in infos])
+        print_json([i.to_dict() for i in infos])
         return EXIT_OK
     for info in infos:
         print(f"{info.name:<24} {info.distribution} {info.version}  hooks: {', '.join(info.hooks)}")
@@ -141,7 +107,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
     rt = _runtime(args, check_everything=True)
     problems, checked = validate_paths(rt, args.files)
     if args.json:
-        _print_json({"ok": not problems, "checked": checked, "problems": [p.to_dict() for p in problems]})
+        print_json({"ok": not problems, "checked": checked, "problems": [p.to_dict() for p in problems]})
     else:
         for problem in problems:
             print(problem, file=sys.stderr)
@@ -153,14 +119,14 @@ def cmd_validate(args: argparse.Namespace) -> int:
 def cmd_call(args: argparse.Namespace) -> int:
     """Run (or dry-run) one operation."""
     rt = _runtime(args)
-    data = _read_json_arg(args.input, "input")
+    data = read_data_arg(args.input, "input")
     if data is None:
         data = {}
     connection: Any = None
     if args.connection and args.connection.startswith("ref:"):
         connection = args.connection[4:]
     else:
-        connection = _read_json_arg(args.connection, "connection")
+        connection = read_data_arg(args.connection, "connection")
     sandbox = None
     if args.sandbox:
         from .sandbox import Sandbox
@@ -174,15 +140,15 @@ def cmd_call(args: argparse.Namespace) -> int:
             if args.curl:
                 print(request.to_curl())
             elif args.json:
-                _print_json(request.to_dict())
+                print_json(request.to_dict())
             else:
-                _print_json(request.to_dict())
+                print_json(request.to_dict())
             return EXIT_OK
         result = rt.run(args.name, data, connection)
         if args.json:
-            _print_json(result.to_dict())
+            print_json(result.to_dict())
         else:
-            _print_json(result.output)
+            print_json(result.output)
             print(f"status {result.status}, {result.attempts} attempt(s), {result.elapsed * 1000:.1f} ms",
                   file=sys.stderr)
         return EXIT_OK
@@ -282,12 +248,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except CallError as exc:
         _report(exc, debug)
         if getattr(args, "json", False):
-            _print_json(exc.to_dict())
+            print_json(exc.to_dict())
         return EXIT_CALL_FAILED
     except RelaykitError as exc:
         _report(exc, debug)
         if getattr(args, "json", False):
-            _print_json(exc.to_dict())
+            print_json(exc.to_dict())
         return EXIT_USAGE
     except KeyboardInterrupt:
         return 130

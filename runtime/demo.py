@@ -18,6 +18,28 @@ def _line(text: str = "") -> None:
     sys.stdout.write(text + "\n")
 
 
+def _run_example_automation(rt: Runtime, sandbox: Any, json_output: bool) -> dict[str, Any]:
+    """Run the packaged examples/onboard_user.yaml against the sandbox and print its report."""
+    from importlib import resources
+
+    from .automation import parse_automation
+    from .automation_cli import format_report
+
+    source = resources.files("relaykit.examples") / "onboard_user.yaml"
+    automation = parse_automation(rt, source.read_bytes(), "examples/onboard_user.yaml")
+    connections = {name: sandbox.connection(ref.connector) for name, ref in automation.connections.items()}
+    # send_welcome off: broadcast triggers are limited to 1 per 10 s and the tour just used it
+    # (relaykit would wait for the limit rather than earn a 429, but a demo should not sit idle)
+    inputs = {"user_id": "grace", "email": "grace@example.com", "plan": "team", "send_welcome": False}
+    run = rt.run_automation(automation, inputs, connections)
+    if not json_output:
+        _line()
+        _line("  an automation (examples/onboard_user.yaml), as `relaykit run` reports it:")
+        for text in format_report(run).splitlines():
+            _line("    " + text)
+    return run.to_dict()
+
+
 def run_demo(json_output: bool = False) -> int:
     """Run the tour; print a step-by-step report (or JSON). Returns the exit code."""
     from .sandbox import Sandbox
@@ -56,6 +78,8 @@ def run_demo(json_output: bool = False) -> int:
         step("track through Data Pipelines", "customerio-pipelines.track",
              {"userId": "ada", "event": "Upgraded", "properties": {"plan": "team"}}, cdp)
 
+        automation_report = _run_example_automation(rt, sandbox, json_output)
+
         refused: list[str] = []
         try:
             rt.run("customerio-track.track_event", {"identifier": "..", "name": "x", "timestamp": 1700000000000},
@@ -70,7 +94,8 @@ def run_demo(json_output: bool = False) -> int:
         received = len(sandbox.journal())
         attributes = (profile.get("body") or {}).get("customer", {}).get("attributes", {})
         if json_output:
-            _line(json.dumps({"steps": report, "refused": refused, "requests_received": received}, indent=2))
+            _line(json.dumps({"steps": report, "automation": automation_report, "refused": refused,
+                              "requests_received": received}, indent=2))
             return 0
         _line()
         _line(f"  the App API read back what Track wrote: plan={attributes.get('plan')!r}, "

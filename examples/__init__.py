@@ -1,0 +1,1 @@
+"""Example automations (package data): run by the tests against the sandbox and by `relaykit demo`."""
