@@ -20,27 +20,28 @@ tests list membership, substrings or mapping keys; truthiness is Python's (``nul
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from .errors import Problem, SpecError
-from .templates import MISSING, Compiled, FilterRegistry, TemplateRenderError, compile_value
+from .templates import (
+    MISSING,
+    Compiled,
+    FilterRegistry,
+    TemplateRenderError,
+    _SyntaxError,  # one syntax-error type for both expression grammars
+    compile_value,
+    scan_number,
+    scan_string,
+)
 
 __all__ = ["Condition", "ConditionError", "compile_condition"]
 
 
 class ConditionError(Exception):
     """A condition could not be evaluated (incomparable types, a failing filter); never quotes values."""
-
-
-class _SyntaxError(Exception):
-    def __init__(self, offset: int, message: str) -> None:
-        super().__init__(message)
-        self.offset = offset
-        self.message = message
 
 
 @dataclass(frozen=True)
@@ -55,8 +56,6 @@ _KEYWORDS = frozenset({"and", "or", "not", "in"})
 _LITERALS = {"true": True, "false": False, "null": None}
 _COMPARE = ("==", "!=", "<=", ">=", "<", ">")
 _NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*")
-_NUMBER_RE = re.compile(r"-?(?:0|[1-9][0-9]*)(\.[0-9]+)?([eE][-+]?[0-9]+)?")
-_ESCAPES = {"\\": "\\", "'": "'", '"': '"', "n": "\n", "t": "\t", "r": "\r", "/": "/"}
 _WRAPPED_RE = re.compile(r"\s*\{\{(.*)\}\}\s*", re.S)
 MAX_LENGTH = 2000
 MAX_DEPTH = 32
@@ -92,34 +91,15 @@ def _tokenize(text: str) -> list[_Tok]:
             tokens.append(_Tok("NAME", match.group(), pos, match.end()))
             pos = match.end()
         elif ch.isdigit() or ch == "-":
-            match = _NUMBER_RE.match(text, pos)
-            if not match or (match.end() < n and (text[match.end()].isalnum() or text[match.end()] in "._")):
+            number, end = scan_number(text, pos)
+            if end < n and (text[end].isalnum() or text[end] in "._"):
                 raise _SyntaxError(pos, "malformed number")
-            raw = match.group()
-            number: int | float = float(raw) if match.group(1) or match.group(2) else int(raw)
-            if isinstance(number, float) and not math.isfinite(number):
-                raise _SyntaxError(pos, "number out of range")
-            tokens.append(_Tok("NUMBER", number, pos, match.end()))
-            pos = match.end()
+            tokens.append(_Tok("NUMBER", number, pos, end))
+            pos = end
         elif ch in "'\"":
-            chars: list[str] = []
-            end = pos + 1
-            while True:
-                if end >= n:
-                    raise _SyntaxError(pos, "unterminated string literal")
-                c = text[end]
-                if c == ch:
-                    break
-                if c == "\\":
-                    if end + 1 >= n or text[end + 1] not in _ESCAPES:
-                        raise _SyntaxError(end, "unknown escape in string literal")
-                    chars.append(_ESCAPES[text[end + 1]])
-                    end += 2
-                else:
-                    chars.append(c)
-                    end += 1
-            tokens.append(_Tok("STRING", "".join(chars), pos, end + 1))
-            pos = end + 1
+            value, end = scan_string(text, pos)
+            tokens.append(_Tok("STRING", value, pos, end))
+            pos = end
         else:
             raise _SyntaxError(pos, "unexpected character")
 

@@ -372,6 +372,39 @@ _NAME_CHARS = _NAME_START | frozenset("0123456789-")
 _DIGITS = frozenset("0123456789")
 _ESCAPES = {"\\": "\\", "'": "'", '"': '"', "n": "\n", "t": "\t", "r": "\r", "/": "/"}
 _NUMBER_RE = re.compile(r"-?(?:0|[1-9][0-9]*)(\.[0-9]+)?([eE][-+]?[0-9]+)?")
+
+
+def scan_number(text: str, pos: int) -> tuple[int | float, int]:
+    """The JSON-style number literal at `text[pos]` -> (value, end); shared with `conditions`."""
+    match = _NUMBER_RE.match(text, pos)
+    if not match:
+        raise _SyntaxError(pos, "malformed number")
+    raw = match.group()
+    number: int | float = float(raw) if match.group(1) or match.group(2) else int(raw)
+    if isinstance(number, float) and not math.isfinite(number):
+        raise _SyntaxError(pos, "number out of range")
+    return number, match.end()
+
+
+def scan_string(text: str, pos: int) -> tuple[str, int]:
+    """The quoted string literal starting at `text[pos]` -> (value, index after its closing quote)."""
+    quote, n = text[pos], len(text)
+    chars: list[str] = []
+    end = pos + 1
+    while True:
+        if end >= n:
+            raise _SyntaxError(pos, "unterminated string literal")
+        c = text[end]
+        if c == quote:
+            return "".join(chars), end + 1
+        if c == "\\":
+            if end + 1 >= n or text[end + 1] not in _ESCAPES:
+                raise _SyntaxError(end, "unknown escape in string literal")
+            chars.append(_ESCAPES[text[end + 1]])
+            end += 2
+        else:
+            chars.append(c)
+            end += 1
 _TOKEN_WORDS = {
     "NAME": "a name",
     "STRING": "a string",
@@ -419,36 +452,15 @@ def _tokenize(text: str, pos: int) -> tuple[list[_Token], int]:
             tokens.append(_Token("NAME", text[pos:end], pos))
             pos = end
         elif ch in _DIGITS or ch == "-":
-            match = _NUMBER_RE.match(text, pos)
-            if not match:
-                raise _SyntaxError(pos, "malformed number")
-            raw = match.group()
-            number: int | float = float(raw) if match.group(1) or match.group(2) else int(raw)
-            if isinstance(number, float) and not math.isfinite(number):
-                raise _SyntaxError(pos, "number out of range")
+            number, end = scan_number(text, pos)
             tokens.append(_Token("NUMBER", number, pos))
-            pos = match.end()
+            pos = end
             if pos < n and (text[pos] in _NAME_CHARS or text[pos] == "."):
                 raise _SyntaxError(pos, "malformed number")
         elif ch in "'\"":
-            chars: list[str] = []
-            end = pos + 1
-            while True:
-                if end >= n:
-                    raise _SyntaxError(pos, "unterminated string literal")
-                c = text[end]
-                if c == ch:
-                    break
-                if c == "\\":
-                    if end + 1 >= n or text[end + 1] not in _ESCAPES:
-                        raise _SyntaxError(end, "unknown escape in string literal")
-                    chars.append(_ESCAPES[text[end + 1]])
-                    end += 2
-                else:
-                    chars.append(c)
-                    end += 1
-            tokens.append(_Token("STRING", "".join(chars), pos))
-            pos = end + 1
+            value, end = scan_string(text, pos)
+            tokens.append(_Token("STRING", value, pos))
+            pos = end
         else:
             raise _SyntaxError(pos, "unexpected character in expression")
 
