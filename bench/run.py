@@ -84,8 +84,8 @@ def table(figures: list[dict[str, Any]]) -> str:
     rows = [("id", "figure", "median", "spread (min-max over rounds)", "target", "met", "absolute medians (context)")]
     for fig in figures:
         value, spread = _fmt_value(fig)
-        rows.append((fig["id"], fig["figure"], value, spread, fig["target_text"], "yes" if fig["met"] else "NO",
-                     _fmt_context(fig)))
+        met = ("yes" if fig["met"] else "NO") if fig.get("scored", True) else "-"
+        rows.append((fig["id"], fig["figure"], value, spread, fig["target_text"], met, _fmt_context(fig)))
     lines = ["| " + " | ".join(row) + " |" for row in rows]
     lines.insert(1, "|" + "|".join("---" for _ in rows[0]) + "|")
     return "\n".join(lines)
@@ -150,7 +150,7 @@ def main(argv: list[str] | None = None) -> int:
         figures.extend(dryrun.run_dry(rounds=rounds, calls=cfg["dry_calls"], warmup=warmup))
     if "P4" in args.only:
         note("P4: cold start")
-        figures.append(coldstart.run_cold(runs=cfg["cold_runs"]))
+        figures.extend(coldstart.run_cold(runs=cfg["cold_runs"]))
     order = {"P1": 0, "P1b": 1, "P2": 2, "P4": 3, "S-lat": 4}
     figures.sort(key=lambda f: order.get(f["id"], 9))
 

@@ -22,10 +22,10 @@ from .errors import (
 )
 from .jsonschemas import apply_defaults, error_problems
 from .models import HttpRequest, Result
-from .redact import REDACTOR
+from .redact import REDACTOR, mask_payload
 from .retry import parse_retry_after
 from .templates import MISSING, TemplateRenderError
-from .transport import RawResponse, SendOptions, Transport, _safe_url
+from .transport import RawResponse, SendOptions, Transport, _safe_url, display_url
 
 if TYPE_CHECKING:
     from .connection import ResolvedConnection
@@ -182,7 +182,7 @@ class Executor:
         if self.strict_output:
             raise OutputValidationError(
                 "the response does not match the operation's output schema", problems=problems,
-                connector=op.connector.name, operation=op.name, method=request.method, url=_safe_url(request.url),
+                connector=op.connector.name, operation=op.name, method=request.method, url=display_url(request),
                 attempts=raw.attempts, request_id=raw.request_id,
             )
         log.warning("%s: response does not match the output schema: %s", op.qualified_name,
@@ -192,6 +192,8 @@ class Executor:
         connector = op.connector
         cls = status_error_class(raw.status)
         api_text = api_error_text(body, connector.message_from) if body is not None else None
+        if api_text:  # an API that echoes the payload back must not put it in our message (S4)
+            api_text = mask_payload(api_text, request)
         message = f"HTTP {raw.status}"
         if api_text:
             message += f": {api_text}"
@@ -200,7 +202,7 @@ class Executor:
             message += f" — {hint}"
         kwargs: dict[str, Any] = dict(
             status=raw.status, error_message=api_text, connector=connector.name, operation=op.name,
-            method=request.method, url=_safe_url(request.url), attempts=raw.attempts, request_id=raw.request_id,
+            method=request.method, url=display_url(request), attempts=raw.attempts, request_id=raw.request_id,
         )
         if cls is RateLimitError:
             from time import time

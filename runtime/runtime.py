@@ -17,11 +17,8 @@ from collections.abc import Callable, Iterable, Mapping
 from importlib import resources
 from typing import TYPE_CHECKING, Any
 
-import requests
-
 from .connection import ConnectionResolver, ResolvedConnection
 from .errors import PluginError, Problem, RelaykitError, SpecError, UnknownConnectorError, UnknownOperationError
-from .executor import Executor, validate_input
 from .jsonschemas import SchemaStore
 from .models import HttpRequest, Result
 from .plugins import PluginInfo, build_plugin_manager, describe_plugins, provider_name
@@ -29,10 +26,13 @@ from .redact import install_log_filter
 from .registry import AuthRegistrar, ConnectorRegistrar, OperationKindRegistrar, suggest
 from .specs import ConnectorSpec, OperationSpec, SpecLoader
 from .templates import FilterRegistry, default_filters
-from .transport import Transport
 
 if TYPE_CHECKING:
+    import requests
+
     from .automation import Automation, AutomationRun
+    from .executor import Executor
+    from .transport import Transport
 
 
 def split_name(name: str) -> tuple[str, str]:
@@ -93,6 +93,7 @@ class Runtime:
                                         only=only_plugins)
         self._environ = environ if environ is not None else os.environ
         self._lock = threading.RLock()
+        self._provider_cache: dict[int, str] = {}
         self._filters = default_filters()
         try:
             self._pm.hook.register_template_filters(registry=self._filters)
@@ -102,6 +103,8 @@ class Runtime:
         self._kinds = self._collect(OperationKindRegistrar(), "register_operation_kinds")
         self._sources = self._collect(ConnectorRegistrar(), "register_connectors")
         self._store = SchemaStore()
+        # relaykit's own connector files are checked by CI (`relaykit validate`, the spec tests)
+        self._trusted_root = str(resources.files("relaykit.connectors")) if trust_builtin_specs else None
         shipped = resources.files("relaykit.schemas")
         self._store.add_folder("", shipped, trusted=trust_builtin_specs)
         for name in self._sources.names():
@@ -116,17 +119,26 @@ class Runtime:
         # transport then skips building the redacted views it would hand them (~20 µs a call).
         observed = (self._pm.hook.on_request.get_hookimpls() or self._pm.hook.on_response.get_hookimpls()
                     or os.environ.get("RELAYKIT_TRACE_PLUGINS") == "1")
-        self._transport = Transport(session, clock=clock, wall_clock=wall_clock, sleep=sleep, rng=rng,
-                                    observers=self._pm.hook if observed else None, timeouts=timeouts,
-                                    retry=retry)
-        self._executor = Executor(self._transport, strict_output=strict_output)
+        # The send pipeline (transport, executor, and with them requests and urllib3) is built on
+        # first use: `relaykit connectors`, `operations`, `describe` and `validate` never import it.
+        def make_pipeline() -> tuple[Any, Any]:
+            from .executor import Executor
+            from .transport import Transport
+
+            transport = Transport(session, clock=clock, wall_clock=wall_clock, sleep=sleep, rng=rng,
+                                  observers=self._pm.hook if observed else None, timeouts=timeouts, retry=retry)
+            executor = Executor(transport, strict_output=strict_output)
+            return transport, executor
+
+        self._make_pipeline = make_pipeline
+        self._pipeline: tuple[Any, Any] | None = None
         self._connections = ConnectionResolver(self._connection_validator, self._auth.get)
 
     def _collect(self, registrar: Any, hook_name: str) -> Any:
         """Call one contribution hook plugin by plugin, so each registration knows its provider."""
         caller = getattr(self._pm.hook, hook_name)
         for impl in reversed(caller.get_hookimpls()):
-            registrar.current_provider = provider_name(self._pm, impl.plugin)
+            registrar.current_provider = provider_name(self._pm, impl.plugin, self._provider_cache)
             impl.function(registry=registrar)
         registrar.current_provider = "relaykit"
         return registrar
@@ -134,7 +146,22 @@ class Runtime:
     # -- lifecycle ----------------------------------------------------------------------------
     def close(self) -> None:
         """Close the connection pool."""
-        self._transport.close()
+        if self._pipeline is not None:
+            self._pipeline[0].close()
+
+    def _build_pipeline(self) -> tuple[Any, Any]:
+        with self._lock:
+            if self._pipeline is None:
+                self._pipeline = self._make_pipeline()
+            return self._pipeline
+
+    @property
+    def _transport(self) -> Transport:
+        return (self._pipeline or self._build_pipeline())[0]
+
+    @property
+    def _executor(self) -> Executor:
+        return (self._pipeline or self._build_pipeline())[1]
 
     def __enter__(self) -> Runtime:
         return self
@@ -164,7 +191,9 @@ class Runtime:
         source = self._sources.source(name)
         with self._lock:
             if name not in self._connectors:
-                self._connectors[name] = self.loader.load_connector(source, self._sources.provider(name))
+                trusted = self._trusted_root is not None and str(source.connector).startswith(self._trusted_root)
+                self._connectors[name] = self.loader.load_connector(source, self._sources.provider(name),
+                                                                    trusted=trusted)
             return self._connectors[name]
 
     def connectors(self) -> list[dict[str, Any]]:
@@ -291,6 +320,8 @@ class Runtime:
         """Everything before sending: look up, resolve the connection, validate input, render."""
         op = self.operation(name)
         conn = self.resolve_connection(op.connector.name, connection)
+        from .executor import validate_input  # the send pipeline loads on first use (see `make_pipeline`)
+
         data = validate_input(op, input)
         request = self._kinds.get(op.kind)(op, data, conn)
         return op, data, conn, request
