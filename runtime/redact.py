@@ -119,6 +119,44 @@ class Redactor:
         return f"Redactor({len(self._forms)} forms)"
 
 
+def payload_strings(request: Any, limit: int = 2000) -> list[str]:
+    """The request's own values (JSON leaves, path parameters) worth masking in an API's error text.
+
+    Short values (under 4 characters) and booleans are left alone: masking them would shred
+    ordinary words. Longest first, so an email is masked whole before its local part.
+    """
+    from urllib.parse import unquote, urlsplit
+
+    found: set[str] = set()
+    stack = [getattr(request, "json", None)]
+    while stack and len(found) < limit:
+        node = stack.pop()
+        if isinstance(node, dict):
+            stack.extend(node.values())
+        elif isinstance(node, list | tuple):
+            stack.extend(node)
+        elif isinstance(node, str | int | float) and not isinstance(node, bool):
+            found.add(str(node))
+    template = set(getattr(request, "path_template", "").split("/"))
+    for segment in urlsplit(getattr(request, "url", "")).path.split("/"):
+        if segment and segment not in template:
+            found |= {segment, unquote(segment)}
+    return sorted((f for f in found if len(f) >= 4), key=len, reverse=True)
+
+
+def mask_payload(text: str, request: Any) -> str:
+    """`text` (an API's error message) with every value the request carried replaced by the mask (S4).
+
+    Case-insensitive, since APIs often echo an email address lower-cased.
+    """
+    import re
+
+    values = payload_strings(request)
+    if not values:
+        return text
+    return re.sub("|".join(re.escape(v) for v in values), MASK, text, flags=re.IGNORECASE)
+
+
 REDACTOR = Redactor()
 """The process-wide redactor; connections register their secrets here when they are resolved."""
 
@@ -131,6 +169,11 @@ class RedactingFilter(logging.Filter):
         self.redactor = redactor
 
     def filter(self, record: logging.LogRecord) -> bool:
+        if record.name == "urllib3.connectionpool" and isinstance(record.args, tuple) and len(record.args) == 8:
+            # `"%s://%s:%s "%s %s %s" %s %s"`: drop the query string, where APIs put keys and identifiers
+            args = list(record.args)
+            args[4] = str(args[4]).split("?", 1)[0]
+            record.args = tuple(args)
         try:
             message = record.getMessage()
         except Exception:

@@ -167,8 +167,8 @@ def check_endpoint(endpoint: str) -> Problem | None:
         decoded = unquote(segment)
         if decoded in (".", ".."):
             return Problem("must not contain '.' or '..' segments (also percent-encoded)", pointer=pointer)
-        if "/" in decoded or "\\" in decoded or _CONTROL.search(decoded):
-            return Problem("a segment decodes to '/', '\\' or a control character", pointer=pointer)
+        if "/" in decoded or "\\" in decoded or _CONTROL.search(decoded) or _BIDI.search(decoded):
+            return Problem("a segment decodes to '/', '\\', a control or a bidi-override character", pointer=pointer)
     if not endpoint.isascii():
         return Problem("must be percent-encoded ASCII", pointer=pointer)
     return None

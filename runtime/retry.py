@@ -3,13 +3,22 @@
 Pure functions with the clock and random source passed in, so every decision is testable without
 sleeping. The table (also in docs/reliability.md):
 
-| failure                                   | safe | keyed | unsafe |
-|-------------------------------------------|------|-------|--------|
-| connection not established (refused, DNS, connect timeout) | yes | yes | yes |
-| reset or read timeout after sending       | yes  | yes   | no     |
-| 408 Request Timeout, 429 Too Many Requests| yes  | yes   | yes    |
-| 500, 502, 503, 504, 520-524               | yes  | yes   | no     |
-| 409, any other 4xx, any 3xx               | no   | no    | no     |
+| failure (client's view)                                          | safe | keyed | unsafe |
+|------------------------------------------------------------------|------|-------|--------|
+| not sent: connect refused, DNS, connect timeout, TLS handshake   | yes  | yes   | yes    |
+| maybe sent: reset or EOF after the request left (the server's    | yes  | yes   | no     |
+|   "reset before processing" and "reset after commit" look alike),|      |       |        |
+|   read timeout, attempt budget exceeded, truncated body,         |      |       |        |
+|   malformed response, reused pooled connection lost after send   |      |       |        |
+| 408 Request Timeout, 429 Too Many Requests (not processed)       | yes  | yes   | yes    |
+| 500, 502, 503, 504, 520-524                                      | yes  | yes   | no     |
+| 409, any other 4xx, 501 and other 5xx, any 3xx                   | no   | no    | no     |
+| TLS certificate that does not verify; response over the size cap| no   | no    | no     |
+
+A pooled keep-alive connection the server has already closed is noticed by urllib3 before anything
+is written (it polls the idle socket) and silently replaced, so it costs no attempt in any mode.
+A `Retry-After` (or rate-limit wait) beyond `max_retry_after` or the call's remaining deadline
+ends the call at once with `RateLimitError(retry_after=...)`.
 
 `keyed` calls carry a dedupe id that stays fixed across attempts, so a resend after an unknown
 outcome is absorbed by the server; `unsafe` calls (transactional sends, broadcast triggers) are
@@ -19,6 +28,8 @@ never resent once their bytes may have reached the server.
 from __future__ import annotations
 
 import random
+from collections.abc import Mapping
+from dataclasses import fields
 from email.utils import parsedate_to_datetime
 
 RETRY_STATUSES = frozenset({500, 502, 503, 504, 520, 521, 522, 523, 524})
@@ -75,3 +86,17 @@ def parse_retry_after(value: str | None, now_epoch: float) -> float | None:
     if when is None or when.tzinfo is None:
         return None
     return max(0.0, when.timestamp() - now_epoch)
+
+
+def check_overrides(values: Mapping[str, float] | None, kind: type) -> dict[str, float]:
+    """Runtime-wide overrides of `Timeouts` or `RetryPolicy` (`Runtime(timeouts=..., retry=...)`), checked early."""
+    out = dict(values or {})
+    names = [f.name for f in fields(kind)]
+    for key, value in out.items():
+        if key not in names:
+            raise ValueError(f"unknown {kind.__name__} setting {key!r}; use one of: {', '.join(names)}")
+        if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
+            raise ValueError(f"{kind.__name__} setting {key!r} must be a positive number")
+    if "max_attempts" in out and out["max_attempts"] != int(out["max_attempts"]):
+        raise ValueError("max_attempts must be a whole number")
+    return out

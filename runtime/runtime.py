@@ -24,7 +24,8 @@ from .models import HttpRequest, Result
 from .plugins import PluginInfo, build_plugin_manager, describe_plugins, provider_name
 from .redact import install_log_filter
 from .registry import AuthRegistrar, ConnectorRegistrar, OperationKindRegistrar, suggest
-from .specs import ConnectorSpec, OperationSpec, SpecLoader
+from .retry import check_overrides
+from .specs import ConnectorSpec, OperationSpec, RetryPolicy, SpecLoader, Timeouts
 from .templates import FilterRegistry, default_filters
 
 if TYPE_CHECKING:
@@ -130,6 +131,8 @@ class Runtime:
             executor = Executor(transport, strict_output=strict_output)
             return transport, executor
 
+        check_overrides(timeouts, Timeouts)  # a typo in an override fails here, not at the first call
+        check_overrides(retry, RetryPolicy)
         self._make_pipeline = make_pipeline
         self._pipeline: tuple[Any, Any] | None = None
         self._connections = ConnectionResolver(self._connection_validator, self._auth.get)

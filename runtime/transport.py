@@ -19,7 +19,7 @@ import random
 import ssl
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
@@ -76,6 +76,23 @@ def _safe_url(url: str) -> str:
     return f"{parts.scheme}://{parts.netloc}{parts.path}"
 
 
+def display_url(request: HttpRequest) -> str:
+    """The URL for errors and logs: base URL plus the path *template* (`/customers/{identifier}`).
+
+    Path parameters are people's ids and email addresses, so they stay out of messages (S4). Each
+    rendered parameter is exactly one segment, so the template replaces the path's last segments.
+    """
+    parts = urlsplit(request.url)
+    template = request.path_template
+    if not template or not template.startswith("/"):
+        return f"{parts.scheme}://{parts.netloc}{parts.path}"
+    segments = parts.path.split("/")
+    keep = len(segments) - template.count("/")
+    if keep < 1:
+        return f"{parts.scheme}://{parts.netloc}{template}"
+    return f"{parts.scheme}://{parts.netloc}{'/'.join(segments[:keep])}{template}"
+
+
 class Transport:
     """Sends `HttpRequest`s with auth, limits and retries; one instance (and session) per `Runtime`."""
 
@@ -92,8 +109,8 @@ class Transport:
         retry: Mapping[str, float] | None = None,
     ) -> None:
         self.session = session or self._new_session()
-        self.timeouts = _check_overrides(timeouts, Timeouts)  # every operation's connect/read/total seconds
-        self.retry = _check_overrides(retry, RetryPolicy)  # every operation's max_attempts, backoff, ceiling
+        self.timeouts = retry_rules.check_overrides(timeouts, Timeouts)  # every operation's connect/read/total seconds
+        self.retry = retry_rules.check_overrides(retry, RetryPolicy)  # every operation's max_attempts, backoff, ceiling
         self.clock = clock
         self.wall_clock = wall_clock
         self.sleep = sleep
@@ -126,7 +143,7 @@ class Transport:
             policy = replace(policy, **self.retry)
         start = self.clock()
         deadline = start + timeouts.total
-        headers = dict(request.headers)
+        headers = _WireHeaders(request.headers)
         headers.update(auth.headers())
         bucket = (options.fingerprint, request.rate_limit_class or "")
         attempt = 0
@@ -243,7 +260,7 @@ class Transport:
             body = self._read_capped(resp, options.settings.max_response_bytes, deadline)
         except CallError as exc:
             exc.connector, exc.operation = request.connector, request.operation
-            exc.method, exc.url, exc.attempts = request.method, _safe_url(request.url), attempt
+            exc.method, exc.url, exc.attempts = request.method, display_url(request), attempt
             return retry_rules.MAYBE_SENT, exc, None
         except (requests.exceptions.RequestException, OSError, http.client.HTTPException):
             if handle.fired:
@@ -301,7 +318,7 @@ class Transport:
 
     def _error(self, cls: type[CallError], request: HttpRequest, message: str, attempts: int, **kw: Any) -> CallError:
         return cls(REDACTOR.scrub(message), connector=request.connector, operation=request.operation,
-                   method=request.method, url=_safe_url(request.url), attempts=attempts, **kw)
+                   method=request.method, url=display_url(request), attempts=attempts, **kw)
 
     # -- observers ----------------------------------------------------------------------------
     def _notify_request(self, request: HttpRequest, attempt: int) -> None:
@@ -339,20 +356,6 @@ class _Response:
     request_id: str | None
 
 
-def _check_overrides(values: Mapping[str, float] | None, kind: type) -> dict[str, float]:
-    """Runtime-wide overrides of a settings dataclass, checked once at construction."""
-    out = dict(values or {})
-    names = [f.name for f in fields(kind)]
-    for key, value in out.items():
-        if key not in names:
-            raise ValueError(f"unknown {kind.__name__} setting {key!r}; use one of: {', '.join(names)}")
-        if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
-            raise ValueError(f"{kind.__name__} setting {key!r} must be a positive number")
-    if "max_attempts" in out and out["max_attempts"] != int(out["max_attempts"]):
-        raise ValueError("max_attempts must be a whole number")
-    return out
-
-
 def _cert_failure(exc: BaseException) -> bool:
     """True when a TLS error is a certificate that does not verify (permanent), not a dropped handshake."""
     seen: set[int] = set()
@@ -361,9 +364,9 @@ def _cert_failure(exc: BaseException) -> bool:
         seen.add(id(current))
         if isinstance(current, ssl.SSLCertVerificationError):
             return True
-        nested = [a for a in getattr(current, "args", ()) if isinstance(a, BaseException)]
-        current = getattr(current, "reason", None) or (nested[0] if nested else None) or current.__cause__ \
-            or current.__context__
+        reason = getattr(current, "reason", None)
+        nested = [a for a in (reason, *getattr(current, "args", ())) if isinstance(a, BaseException)]
+        current = nested[0] if nested else (current.__cause__ or current.__context__)
     return False
 
 
@@ -394,6 +397,21 @@ def _never_connected_single(exc: BaseException) -> bool:
 
 
 _SENSITIVE_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie", "set-cookie"})
+
+
+class _WireHeaders(dict):  # type: ignore[type-arg]
+    """The headers one call sends, credentials included, as a plain dict for requests.
+
+    Masked in its repr, so a traceback rendered with locals (Sentry, `pytest --showlocals`, rich)
+    shows no credential.
+    """
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return repr(_redacted_headers(self))
+
+    __str__ = __repr__
 
 
 def _redacted_headers(headers: Mapping[str, str]) -> dict[str, str]:

@@ -49,6 +49,7 @@ class Watchdog:
         self._heap: list[tuple[float, int, AttemptHandle]] = []
         self._counter = itertools.count()
         self._thread: threading.Thread | None = None
+        self._finished = 0  # disarmed entries still in the heap (they are dropped lazily)
 
     def arm(self, budget: float) -> AttemptHandle:
         """Start guarding an attempt that may last `budget` seconds; bind it to this thread."""
@@ -72,6 +73,12 @@ class Watchdog:
             handle.conn = None
             if conn is not None and getattr(conn, "_relaykit_handle", None) is handle:
                 conn._relaykit_handle = None
+            self._finished += 1
+            if self._finished > 1024 and self._finished * 2 > len(self._heap):
+                # finished attempts wait in the heap until their expiry; under heavy traffic, sweep
+                self._heap = [entry for entry in self._heap if not entry[2].done]
+                heapq.heapify(self._heap)
+                self._finished = 0
 
     def bind(self, conn: Any) -> None:
         """Called by a connection as it sends: tie it to the attempt armed on this thread, if any."""
@@ -92,6 +99,7 @@ class Watchdog:
                 expiry, _, handle = self._heap[0]
                 if handle.done:
                     heapq.heappop(self._heap)
+                    self._finished = max(0, self._finished - 1)
                     continue
                 delay = expiry - time.monotonic()
                 if delay > 0:

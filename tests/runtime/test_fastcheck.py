@@ -18,8 +18,8 @@ import pytest
 from jsonschema import Draft202012Validator
 from referencing import Registry
 from relaykit import Runtime
-from relaykit.jsonschemas import FORMAT_CHECKER
 from relaykit.fastcheck import fast_check
+from relaykit.jsonschemas import FORMAT_CHECKER
 
 SCALARS: list[Any] = [
     "", ".", "..", "a", "ada@example.com", "not an email", "2024-01-31T10:00:00Z", "2024-13-01", "GET", "POST",

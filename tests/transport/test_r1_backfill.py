@@ -20,7 +20,7 @@ def test_r1_backfill_under_f20_lands_exactly_once(sandbox, make_rt, capsys):
     # a stalled server is abandoned after 0.25 s of real read timeout. With 20% of requests faulted
     # independently, 4 attempts would lose 0.2**4 = 0.16% of items to exhausted retries; a backfill
     # allows 10 (0.2**10 ~ 1e-7).
-    rt = make_rt(speed=20.0, timeouts={"read": 0.25}, retry={"max_attempts": 10})
+    rt = make_rt(speed=20.0, advance=False, timeouts={"read": 0.25}, retry={"max_attempts": 10})
     track_ids = [new_ulid() for _ in range(N)]
     track_inputs = [{"identifier": f"person-{i % 500}", "name": "backfilled", "data": {"n": i}, "event_id": eid}
                     for i, eid in enumerate(track_ids)]
