@@ -34,7 +34,7 @@ from .errors import (
     RequestTimeoutError,
     TransportError,
 )
-from .ratelimit import RateLimiter
+from .ratelimit import SERVER_LAG, RateLimiter
 from .redact import REDACTOR
 from .specs import RetryPolicy, Timeouts
 from .watchdog import WATCHDOG, AttemptHandle, WatchedAdapter
@@ -115,7 +115,7 @@ class Transport:
         self.wall_clock = wall_clock
         self.sleep = sleep
         self.rng = rng or random.Random()
-        self.limiter = RateLimiter(clock)
+        self.limiter = RateLimiter(clock, lag=SERVER_LAG)
         self.observers = observers
 
     @staticmethod

@@ -169,3 +169,41 @@ def test_thread_safety_smoke() -> None:
     # exactly one burst of 10 goes now, then one slot every 0.1 s: no slot handed out twice, none skipped
     assert waits == pytest.approx([0.0] * 10 + [k / 10 for k in range(1, total - 9)])
     assert sum(1 for w in waits if w < 1.0 - EPS) == 10 + 9
+
+
+def _server_shortfall(limiter_lag: float, first_latency: float) -> float:
+    """Drive a 10/s client bucket; a server bucket of the same size counts from each arrival, and the
+    first request (a new connection) takes `first_latency` longer than the rest. Lowest server level."""
+    clock = FakeClock(100.0)
+    limiter = RateLimiter(clock, lag=limiter_lag)
+    server_tokens, server_stamp, lowest = 10.0, None, 10.0
+    for i in range(200):
+        clock.now += limiter.reserve(KEY, 10, 1.0)
+        arrival = clock.now + (first_latency if i == 0 else 0.0)
+        if server_stamp is not None:
+            server_tokens = min(10.0, server_tokens + max(0.0, arrival - server_stamp) * 10.0)
+        server_stamp = max(arrival, server_stamp or arrival)
+        lowest = min(lowest, server_tokens)
+        server_tokens -= 1.0
+    return lowest
+
+
+@pytest.mark.parametrize("latency", [0.01, 0.05, 0.2])
+def test_lag_keeps_the_client_behind_a_server_that_starts_counting_later(latency: float) -> None:
+    """Without the lag, the first request's extra latency puts the client ahead of the server (a 429
+    right after the burst); with a lag at least that long, the server always has a token."""
+    assert _server_shortfall(0.0, latency) < 1.0 - EPS
+    assert _server_shortfall(0.25, latency) >= 1.0 - EPS
+
+
+def test_lag_costs_one_delay_per_burst_not_throughput() -> None:
+    clock = FakeClock()
+    limiter = RateLimiter(clock, lag=0.25)
+    times = []
+    for _ in range(110):
+        clock.now += limiter.reserve(KEY, 10, 1.0)
+        times.append(clock.now)
+    # 10 at once, then one every 0.1 s after the 0.25 s lag: 100 more by 10.25 s
+    assert times[9] == 0.0 and times[10] == pytest.approx(0.35)
+    assert times[-1] == pytest.approx(0.25 + 10.0)
+    assert max_in_window(times) <= 10 + 10
