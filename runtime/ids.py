@@ -10,6 +10,7 @@ import os
 import time
 
 _ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+_PAIRS = tuple(_ALPHABET[i >> 5] + _ALPHABET[i & 31] for i in range(1024))
 
 
 def new_ulid(now: float | None = None, randomness: bytes | None = None) -> str:
@@ -17,8 +18,5 @@ def new_ulid(now: float | None = None, randomness: bytes | None = None) -> str:
     millis = int((time.time() if now is None else now) * 1000) & ((1 << 48) - 1)
     rand = int.from_bytes(randomness if randomness is not None else os.urandom(10), "big")
     value = (millis << 80) | rand
-    chars = []
-    for _ in range(26):
-        chars.append(_ALPHABET[value & 31])
-        value >>= 5
-    return "".join(reversed(chars))
+    # 130 bits (128 + 2 leading zero bits) = 13 ten-bit chunks, two characters each
+    return "".join([_PAIRS[(value >> shift) & 1023] for shift in range(120, -1, -10)])

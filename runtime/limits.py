@@ -8,12 +8,19 @@ JSON pointer and the limit, and sends nothing.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from functools import lru_cache
 from typing import Any
 
 from .errors import Problem
 from .specfiles import dump_pointer, parse_pointer
 
 MILLISECONDS_THRESHOLD = 10**11  # year 5138 in seconds; any larger "unix time" is milliseconds
+
+
+@lru_cache(maxsize=1024)
+def _pointer_parts(pointer: str) -> tuple[str, ...]:
+    """Pointers come from specs, so each is split once, not on every call."""
+    return tuple(parse_pointer(pointer))
 
 
 def _nbytes(value: Any) -> int:
@@ -23,7 +30,7 @@ def _nbytes(value: Any) -> int:
 def resolve_pointer(data: Any, pointer: str) -> list[tuple[str, Any]]:
     """Values at a JSON pointer, where a `*` segment walks every item of a list or object."""
     found: list[tuple[list[str], Any]] = [([], data)]
-    for part in parse_pointer(pointer):
+    for part in _pointer_parts(pointer):
         nxt: list[tuple[list[str], Any]] = []
         for path, node in found:
             if part == "*":
