@@ -50,11 +50,6 @@ def validate_input(op: OperationSpec, data: Any) -> dict[str, Any]:
     return apply_defaults(op.input_schema, dict(data))
 
 
-def render(op: OperationSpec, data: Mapping[str, Any], conn: ResolvedConnection, renderer: Any) -> HttpRequest:
-    """Run the operation kind's renderer (pure)."""
-    return renderer(op, data, conn)
-
-
 def decode_body(body: bytes, headers: Mapping[str, str]) -> Any:
     """JSON when it parses as JSON (Customer.io sometimes omits the content type), else text, else None."""
     if not body:
