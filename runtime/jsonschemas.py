@@ -254,10 +254,34 @@ def _error_to_problems(error: ValidationError, base: str) -> list[Problem]:
     return [Problem(describe_error(error), pointer=pointer)]
 
 
+_HAS_DEFAULTS: dict[int, tuple[Any, bool]] = {}
+
+
+def _has_defaults(schema: Mapping[str, Any]) -> bool:
+    """Whether any property at any depth declares a `default` (most inputs have none: skip the walk)."""
+    hit = _HAS_DEFAULTS.get(id(schema))
+    if hit is not None and hit[0] is schema:
+        return hit[1]
+
+    def walk(node: Any) -> bool:
+        props = node.get("properties") if isinstance(node, Mapping) else None
+        if not isinstance(props, Mapping):
+            return False
+        return any(isinstance(sub, Mapping) and ("default" in sub or walk(sub)) for sub in props.values())
+
+    found = walk(schema)
+    if len(_HAS_DEFAULTS) >= 4096:
+        _HAS_DEFAULTS.clear()
+    _HAS_DEFAULTS[id(schema)] = (schema, found)  # the entry holds the schema, so its id is not reused
+    return found
+
+
 def apply_defaults(schema: Mapping[str, Any], value: Any) -> Any:
     """A copy of `value` with `default`s of absent object properties filled in (the caller's stays intact)."""
     if not isinstance(value, dict) or not isinstance(schema, Mapping):
         return value
+    if not _has_defaults(schema):
+        return dict(value)
     props = schema.get("properties")
     if not isinstance(props, Mapping):
         return value

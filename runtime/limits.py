@@ -18,7 +18,7 @@ MILLISECONDS_THRESHOLD = 10**11  # year 5138 in seconds; any larger "unix time" 
 
 
 @lru_cache(maxsize=1024)
-def _pointer_parts(pointer: str) -> tuple[str, ...]:
+def pointer_parts(pointer: str) -> tuple[str, ...]:
     """Pointers come from specs, so each is split once, not on every call."""
     return tuple(parse_pointer(pointer))
 
@@ -30,7 +30,7 @@ def _nbytes(value: Any) -> int:
 def resolve_pointer(data: Any, pointer: str) -> list[tuple[str, Any]]:
     """Values at a JSON pointer, where a `*` segment walks every item of a list or object."""
     found: list[tuple[list[str], Any]] = [([], data)]
-    for part in _pointer_parts(pointer):
+    for part in pointer_parts(pointer):
         nxt: list[tuple[list[str], Any]] = []
         for path, node in found:
             if part == "*":

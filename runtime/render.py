@@ -22,9 +22,8 @@ from urllib3.util import parse_url
 
 from .errors import InputValidationError, Problem, RenderError
 from .ids import new_ulid
-from .limits import check_body_limits, check_input_limits
+from .limits import check_body_limits, check_input_limits, pointer_parts
 from .models import HttpRequest
-from .specfiles import parse_pointer
 from .templates import MISSING, TemplateRenderError
 
 if TYPE_CHECKING:
@@ -97,10 +96,10 @@ def _set_key(body: Any, key: str, make: Any) -> tuple[Any, str | None]:
 
     Containers on the key's path are copied, so the caller's input is never modified.
     """
-    parts = parse_pointer(key)
+    parts = pointer_parts(key)
     first: list[str] = []
 
-    def walk(node: Any, rest: list[str]) -> Any:
+    def walk(node: Any, rest: tuple[str, ...]) -> Any:
         if not rest:
             return node
         head, tail = rest[0], rest[1:]
@@ -265,8 +264,8 @@ class RequestBuilder:
         all_headers = {"User-Agent": USER_AGENT.format(connector=op.connector.name, version=op.connector.version)}
         all_headers.update(op.settings.headers)
         all_headers.update(headers)
-        if body is not None and content_type:
-            all_headers["Content-Type"] = content_type
+        if body is not None and content_type and not any(k.lower() == "content-type" for k in headers):
+            all_headers["Content-Type"] = content_type  # a caller's own Content-Type (any case) wins
         return HttpRequest(
             method=method, url=url, headers=all_headers, body=body, connector=op.connector.name, operation=op.name,
             json=None if body_json is MISSING else body_json, rate_limit_class=rate_limit_class,

@@ -144,8 +144,7 @@ class Transport:
             policy = replace(policy, **self.retry)
         start = self.clock()
         deadline = start + timeouts.total
-        headers = _WireHeaders(request.headers)
-        headers.update(auth.headers())
+        headers = _merge_headers(self.session.headers, request.headers, auth.headers())
         bucket = (options.fingerprint, request.rate_limit_class or "")
         attempt = 0
         while True:
@@ -233,10 +232,7 @@ class Transport:
                          options: SendOptions, attempt: int, deadline: float,
                          handle: AttemptHandle) -> tuple[str, CallError | None, Any]:
         try:
-            resp = self.session.request(
-                request.method, request.url, headers=headers, data=request.body, timeout=timeout,
-                allow_redirects=False, stream=True,
-            )
+            resp = self._send_prepared(request, headers, timeout)
         except requests.exceptions.ConnectTimeout:
             return retry_rules.NOT_SENT, self._error(RequestTimeoutError, request, "connect timeout", attempt), None
         except requests.exceptions.ReadTimeout:
@@ -257,6 +253,10 @@ class Transport:
                 return retry_rules.MAYBE_SENT, self._budget_error(request, attempt), None
             return retry_rules.MAYBE_SENT, self._error(TransportError, request,
                                                        f"request failed ({type(exc).__name__})", attempt), None
+        if 300 <= resp.status_code < 400 and not handle.fired:
+            # Never followed, so its body is never wanted: the connection is dropped unread.
+            resp.close()
+            raise self._redirect(request, resp.status_code, resp.headers.get("Location", ""), options, attempt)
         try:
             body = self._read_capped(resp, options.settings.max_response_bytes, deadline)
         except CallError as exc:
@@ -276,9 +276,33 @@ class Transport:
             return retry_rules.MAYBE_SENT, self._budget_error(request, attempt), None
         header_map = dict(resp.headers)
         request_id = header_map.get(options.request_id_header or "X-Request-Id")
-        if 300 <= resp.status_code < 400:
-            raise self._redirect(request, resp.status_code, header_map.get("Location", ""), options, attempt)
         return "", None, _Response(resp.status_code, header_map, body, request_id)
+
+    def _send_prepared(self, request: HttpRequest, headers: dict[str, str],
+                       timeout: tuple[float, float]) -> requests.Response:
+        """One request through the session's mounted adapter, skipping `Session.request`.
+
+        `Session.request` would merge environment settings, run a cookie jar shared by every
+        credential, dispatch hooks and, for a 3xx, read the whole redirect body outside the size cap
+        (even with redirects off). relaykit wants none of that, and skipping it saves about 250 µs a
+        call. The URL and body are already final (render percent-encoded and checked them), so the
+        prepared request is filled in directly. An embedder's session still contributes its adapters
+        (TLS, pools), `verify`, `cert`, `proxies` and default headers; never its `auth` or cookies.
+        """
+        session = self.session
+        prepared = requests.PreparedRequest()
+        prepared.method = request.method
+        prepared.url = request.url
+        prepared.headers = headers  # type: ignore[assignment]
+        body = request.body
+        if body is not None:
+            prepared.headers["Content-Length"] = str(len(body))
+        elif request.method not in ("GET", "HEAD"):
+            prepared.headers["Content-Length"] = "0"
+        prepared.body = body
+        adapter = session.get_adapter(request.url)
+        return adapter.send(prepared, stream=True, timeout=timeout, verify=session.verify, cert=session.cert,
+                            proxies=session.proxies or None)
 
     def _budget_error(self, request: HttpRequest, attempt: int) -> CallError:
         return self._error(RequestTimeoutError, request, "the server was too slow: the attempt ran past its time "
@@ -291,9 +315,6 @@ class Transport:
         if declared.isdigit() and int(declared) > cap and not encoded:
             raise TransportError(f"response of {int(declared)} bytes is larger than the {cap}-byte cap",
                                  retryable=False)
-        if resp.is_redirect:
-            # requests has already read a redirect's body (it does so even with allow_redirects off)
-            return resp.content
         if declared.isdigit() and not encoded:
             # The common case (a small, sized, unencoded body): one read of exactly that many bytes,
             # ~60 µs cheaper than the chunk generator. urllib3 enforces the length, so a short body
@@ -424,6 +445,28 @@ class _WireHeaders(dict):  # type: ignore[type-arg]
         return repr(_redacted_headers(self))
 
     __str__ = __repr__
+
+
+def _merge_headers(*sources: Mapping[str, str | None]) -> _WireHeaders:
+    """Header mappings merged in order (later wins), one key per name whatever its case.
+
+    The session's defaults come first, then the request's, then the credentials; as in requests,
+    a value set to None removes the name.
+    """
+    out = _WireHeaders()
+    names: dict[str, str] = {}
+    for source in sources:
+        for key, value in source.items():
+            lower = key.lower()
+            previous = names.get(lower)
+            if previous is not None:
+                del out[previous]
+            if value is None:
+                names.pop(lower, None)
+                continue
+            out[key] = value
+            names[lower] = key
+    return out
 
 
 def _redacted_headers(headers: Mapping[str, str]) -> dict[str, str]:
