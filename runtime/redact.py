@@ -161,6 +161,18 @@ REDACTOR = Redactor()
 """The process-wide redactor; connections register their secrets here when they are resolved."""
 
 
+_shown_paths = threading.local()
+
+
+def show_path_as(actual: str, shown: str) -> None:
+    """While this thread sends to `actual` (a URL path), urllib3's request lines show `shown` instead.
+
+    `shown` is the path template (`/customers/{identifier}`), so people's ids and email addresses in
+    the path stay out of DEBUG logs as they stay out of error messages. Cleared with `("", "")`.
+    """
+    _shown_paths.pair = (actual, shown)
+
+
 class RedactingFilter(logging.Filter):
     """A logging filter that renders each record's message and scrubs every secret form from it."""
 
@@ -171,8 +183,12 @@ class RedactingFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         if record.name == "urllib3.connectionpool" and isinstance(record.args, tuple) and len(record.args) == 8:
             # `"%s://%s:%s "%s %s %s" %s %s"`: drop the query string, where APIs put keys and identifiers
+            # and show the path template, not the identifiers in the path, when the transport named it
             args = list(record.args)
             args[4] = str(args[4]).split("?", 1)[0]
+            actual, shown = getattr(_shown_paths, "pair", ("", ""))
+            if actual and args[4] == actual:
+                args[4] = shown
             record.args = tuple(args)
         try:
             message = record.getMessage()

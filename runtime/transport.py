@@ -36,7 +36,7 @@ from .errors import (
     TransportError,
 )
 from .ratelimit import SERVER_LAG, RateLimiter
-from .redact import REDACTOR
+from .redact import REDACTOR, show_path_as
 from .specs import RetryPolicy, Timeouts
 from .watchdog import WATCHDOG, AttemptHandle, WatchedAdapter
 
@@ -46,6 +46,7 @@ if TYPE_CHECKING:
     from .specs import RateLimit, Settings
 
 log = logging.getLogger("relaykit.transport")
+_WIRE_LOG = logging.getLogger("urllib3.connectionpool")  # its DEBUG lines carry each request's path
 
 
 @dataclass(frozen=True)
@@ -223,10 +224,15 @@ class Transport:
                  budget: float) -> tuple[str, CallError | None, Any]:
         """One request on the wire, bounded by the watchdog to `budget` seconds from now (headers included)."""
         handle = WATCHDOG.arm(budget)
+        wire_log = _WIRE_LOG.isEnabledFor(logging.DEBUG)
+        if wire_log:
+            show_path_as(urlsplit(request.url).path, urlsplit(display_url(request)).path)
         try:
             return self._attempt_guarded(request, headers, timeout, options, attempt, deadline, handle)
         finally:
             WATCHDOG.disarm(handle)
+            if wire_log:
+                show_path_as("", "")
 
     def _attempt_guarded(self, request: HttpRequest, headers: dict[str, str], timeout: tuple[float, float],
                          options: SendOptions, attempt: int, deadline: float,

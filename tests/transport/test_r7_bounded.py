@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import gc
 import resource
+import socket
+import threading
 import time
 import tracemalloc
 from email.utils import formatdate
@@ -204,3 +206,57 @@ def test_retry_after_beyond_the_remaining_deadline_raises_at_once(sandbox, make_
     with pytest.raises(RateLimitError) as info:
         run(rt, sandbox)
     assert info.value.retry_after == 20 and rt.waits == []
+
+
+@pytest.fixture
+def tls_drip_server():
+    """Accepts TCP, reads the ClientHello, then drips a TLS record header's promised bytes one at a time."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(4)
+    stop = threading.Event()
+    accepted = []
+
+    def drip(conn):
+        with conn:
+            try:
+                conn.recv(65536)  # the ClientHello
+                conn.sendall(b"\x16\x03\x03\x40\x00")  # a handshake record of 16 KiB, coming very slowly
+                while not stop.wait(0.05):
+                    conn.sendall(b"\x02")
+            except OSError:
+                return
+
+    def serve():
+        while not stop.is_set():
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                return
+            accepted.append(1)
+            threading.Thread(target=drip, args=(conn,), daemon=True).start()
+
+    threading.Thread(target=serve, daemon=True).start()
+    yield listener.getsockname()[1], accepted
+    stop.set()
+    listener.close()
+
+
+def test_a_dripped_tls_handshake_is_cut_off_at_the_attempt_budget(sandbox, tls_drip_server):
+    """Each handshake read returns well within the timeout, yet the handshake as a whole is bounded.
+
+    CPython's ssl module runs `do_handshake` against one deadline of the socket's timeout (not a
+    fresh timeout per read), so the connect timeout bounds a dripped handshake; this pins that.
+    """
+    port, accepted = tls_drip_server
+    rt = Runtime(sleep=lambda s: None, timeouts={"connect": 0.5, "read": 0.5, "total": 1.0})
+    started = time.monotonic()
+    try:
+        with pytest.raises((RequestTimeoutError, TransportError)):
+            rt.run("customerio-track.delete_customer", {"identifier": "x"},
+                   {**sandbox.connection("customerio-track"), "sandbox_url": f"https://127.0.0.1:{port}"})
+    finally:
+        rt.close()
+    elapsed = time.monotonic() - started
+    assert elapsed < 2.0, elapsed
+    assert len(accepted) >= 1

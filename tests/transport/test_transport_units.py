@@ -112,6 +112,28 @@ def test_urllib3_request_lines_lose_their_query_string():
     assert stream.getvalue().strip() == 'https://h:443 "GET /x HTTP/1.1" 200 2'
 
 
+def test_urllib3_request_lines_show_the_path_template_not_the_person(sandbox):
+    """S4 in DEBUG logs: the identifier in a path stays out of urllib3's request line."""
+    install_log_filter()
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    logger = logging.getLogger("urllib3.connectionpool")
+    old = logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.DEBUG)
+    rt = Runtime()
+    try:
+        rt.run("customerio-track.track_event", {"identifier": "pii.person@example.org", "name": "e"},
+               sandbox.connection("customerio-track"))
+    finally:
+        rt.close()
+        logger.removeHandler(handler)
+        logger.setLevel(old)
+    lines = [line for line in stream.getvalue().splitlines() if '"POST ' in line]
+    assert len(lines) == 1 and "/customers/{identifier}/events HTTP/1.1" in lines[0], lines
+    assert "pii.person" not in stream.getvalue()
+
+
 def test_delivery_report_accounts_for_every_item(sandbox):
     """R2: delivered + rejected + failed == total, with reasons, for a mixed batch."""
     items = [{"identifier": f"ok-{i}", "name": "e"} for i in range(20)]
