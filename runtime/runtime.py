@@ -58,7 +58,9 @@ class Runtime:
         load_entry_points: discover installed plugins of the `relaykit.connectors` group.
         disable_plugins / only_plugins: block or allow-list entry points by name (default: the
             `RELAYKIT_DISABLE_PLUGINS` / `RELAYKIT_LOAD_PLUGINS` environment variables).
-        session: a `requests.Session` to send with (proxies, CA bundles); relaykit's own otherwise.
+        session: a `requests.Session` whose mounted adapters, `verify`, `cert`, `proxies` and default
+            headers relaykit sends with (never its `auth`, cookies, hooks or environment); relaykit's
+            own otherwise.
         clock, wall_clock, sleep, rng: injectable time and randomness (deterministic tests).
         strict_output: raise `OutputValidationError` when a response breaks its output schema
             (default: log a warning, since APIs add fields over time).
