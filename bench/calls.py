@@ -38,6 +38,7 @@ def run_calls(target: Target, *, rounds: int, calls: int, warmup: int) -> list[d
     rt = clients.relaykit_runtime()
     track_conn, app_conn = target.connection("customerio-track"), target.connection("customerio-app")
     bare, bare_app = clients.BareTrack(target), clients.BareApp(target)
+    by_hand = clients.AdapterTrack(target)
     official = clients.official_track(target)
     people = clients.identifiers()
     figures: list[dict[str, Any]] = []
@@ -48,9 +49,13 @@ def run_calls(target: Target, *, rounds: int, calls: int, warmup: int) -> list[d
         def bare_track() -> Any:
             return bare.track_event(next(people), "signed_up", EVENT_DATA)
 
+        def adapter_track() -> Any:
+            return by_hand.track_event(next(people), "signed_up", EVENT_DATA)
+
         _check("relaykit track_event", rk_track().output["accepted"] is True)
         _check("bare track_event", bare_track() == {})
-        variants = [("relaykit", rk_track), ("bare", bare_track)]
+        _check("adapter track_event", adapter_track() == {})
+        variants = [("relaykit", rk_track), ("bare", bare_track), ("adapter", adapter_track)]
         if official is not None:
             def official_track() -> Any:
                 return official.track(next(people), "signed_up", EVENT_DATA, id=clients.ulid())
@@ -62,6 +67,10 @@ def run_calls(target: Target, *, rounds: int, calls: int, warmup: int) -> list[d
         if official is not None:
             figures.append(_ratio_figure("P1", "Runtime.run track_event / official customerio track()", comp,
                                          "relaykit", "official", 1.0))
+        lean = _ratio_figure("P1", "Runtime.run track_event / the same call by hand through HTTPAdapter.send "
+                             "(relaykit's own overhead)", comp, "relaykit", "adapter", 0.0)
+        lean.update(scored=False, target_text="(context)", met=None)
+        figures.append(lean)
 
         def rk_identify() -> Any:
             who = next(people)
@@ -91,6 +100,7 @@ def run_calls(target: Target, *, rounds: int, calls: int, warmup: int) -> list[d
     finally:
         rt.close()
         bare.close()
+        by_hand.close()
         bare_app.close()
         if official is not None:
             official.close()

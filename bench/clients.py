@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import itertools
+import json
 import os
 import time
 from typing import Any
@@ -98,6 +99,32 @@ class BareTrack:
 
     def close(self) -> None:
         self.session.close()
+
+
+class AdapterTrack(BareTrack):
+    """The same Track call sent the way relaykit's transport sends it: a hand-filled PreparedRequest
+    handed to the session's mounted adapter (no `Session.request`). Context only: relaykit against
+    this shows what the framework itself costs once both use the same lean path.
+    """
+
+    def __init__(self, target: Target) -> None:
+        super().__init__(target)
+        self.adapter = self.session.get_adapter(self.base)
+        self.headers = {**self.headers, "Content-Type": "application/json"}
+
+    def _send(self, method: str, url: str, body: dict[str, Any]) -> Any:
+        data = json.dumps(body, separators=(",", ":")).encode()
+        prepared = requests.PreparedRequest()
+        prepared.method, prepared.url, prepared.body = method, url, data
+        prepared.headers = requests.structures.CaseInsensitiveDict(
+            {**self.headers, "Content-Length": str(len(data))})
+        resp = self.adapter.send(prepared, stream=True, timeout=TIMEOUT)
+        try:
+            if resp.status_code != 200:
+                raise RuntimeError(f"adapter {method} {url}: HTTP {resp.status_code}")
+            return json.loads(resp.raw.read(decode_content=True))
+        finally:
+            resp.close()
 
 
 class BareApp:
