@@ -7,10 +7,14 @@ thread pool; the runtime is thread-safe and its rate-limit buckets are shared by
 
     report = deliver(runtime, "customerio-track.track_event", events, connection, workers=8)
     report.delivered, report.rejected, report.failed   # failed items can be re-queued by index
+
+For items that arrive over time (an analytics-style client), `relaykit.delivery_queue.DeliveryQueue`
+keeps the same accounting with a bounded queue, background workers and a shutdown deadline.
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Iterable, Mapping
@@ -20,11 +24,14 @@ from typing import Any
 
 from .errors import CallError, RelaykitError
 
+log = logging.getLogger("relaykit.delivery")
+
 
 @dataclass(frozen=True)
 class ItemOutcome:
     """One item that did not make it: its input index, the error class and the error's message.
 
+    `error` is a relaykit error class name, or a `DeliveryQueue`'s own reason (`QueueFull`, `NotSent`, ...).
     Messages follow relaykit's rule: pointers, statuses and API error text, never payload values.
     """
 
@@ -36,27 +43,49 @@ class ItemOutcome:
 
 @dataclass(frozen=True)
 class DeliveryReport:
-    """Counts of one delivery run; `delivered + len(rejected) + len(failed) == total` always holds."""
+    """Counts of one delivery run; `delivered + len(rejected) + len(failed) + pending == total` always holds."""
 
     total: int
     delivered: int
     rejected: tuple[ItemOutcome, ...] = ()  # refused before sending (invalid input, limits): fix and resend
-    failed: tuple[ItemOutcome, ...] = ()  # sent but not confirmed (retries exhausted, 4xx/5xx): dead letters
+    failed: tuple[ItemOutcome, ...] = ()  # not confirmed (retries exhausted, 4xx/5xx, left at a queue's
+    # shutdown deadline): dead letters
     attempts: int = 0  # HTTP attempts over all items
     retried: int = 0  # items that needed more than one attempt
     elapsed: float = 0.0
+    pending: int = 0  # queued or in flight: only a live `DeliveryQueue` report has any
 
     @property
     def dropped(self) -> int:
         """Items in no bucket; 0 unless relaykit has a bug (the tests hold it to 0)."""
-        return self.total - self.delivered - len(self.rejected) - len(self.failed)
+        return self.total - self.delivered - len(self.rejected) - len(self.failed) - self.pending
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "total": self.total, "delivered": self.delivered, "rejected": len(self.rejected),
             "failed": len(self.failed), "dropped": self.dropped, "attempts": self.attempts,
-            "retried": self.retried, "elapsed": round(self.elapsed, 3),
+            "retried": self.retried, "elapsed": round(self.elapsed, 3), "pending": self.pending,
         }
+
+
+Verdict = tuple[str, ItemOutcome | None, int]  # bucket, why it did not make it, HTTP attempts
+
+
+def run_item(runtime: Any, operation: str, item: Any, connection: Any, index: int) -> Verdict:
+    """Run one item: its bucket (`delivered`, `rejected` or `failed`), why it did not make it, HTTP attempts.
+
+    Shared by `deliver` and `DeliveryQueue` so both classify an error the same way.
+    """
+    try:
+        result = runtime.run(operation, item, connection)
+    except CallError as exc:
+        return "failed", ItemOutcome(index, type(exc).__name__, str(exc), exc.retryable), exc.attempts
+    except RelaykitError as exc:  # refused before anything was sent
+        return "rejected", ItemOutcome(index, type(exc).__name__, str(exc)), 0
+    except Exception as exc:  # a bug somewhere: still accounted for, never dropped
+        log.error("%s: item %d raised %s", operation, index, type(exc).__name__, exc_info=True)
+        return "failed", ItemOutcome(index, type(exc).__name__, "unexpected error (see logs)", False), 0
+    return "delivered", None, result.attempts
 
 
 def deliver(runtime: Any, operation: str, inputs: Iterable[Mapping[str, Any]], connection: Any = None, *,
@@ -71,26 +100,14 @@ def deliver(runtime: Any, operation: str, inputs: Iterable[Mapping[str, Any]], c
 
     def one(index: int) -> None:
         nonlocal delivered, attempts, retried
-        try:
-            result = runtime.run(operation, items[index], connection)
-        except CallError as exc:
-            with lock:
-                attempts += exc.attempts
-                retried += exc.attempts > 1
-                failed.append(ItemOutcome(index, type(exc).__name__, str(exc), exc.retryable))
-            return
-        except RelaykitError as exc:  # refused before anything was sent
-            with lock:
-                rejected.append(ItemOutcome(index, type(exc).__name__, str(exc)))
-            return
-        except Exception as exc:  # a bug somewhere: still accounted for, never dropped
-            with lock:
-                failed.append(ItemOutcome(index, type(exc).__name__, "unexpected error (see logs)", False))
-            return
+        bucket, outcome, tries = run_item(runtime, operation, items[index], connection, index)
         with lock:
-            delivered += 1
-            attempts += result.attempts
-            retried += result.attempts > 1
+            attempts += tries
+            retried += tries > 1
+            if bucket == "delivered":
+                delivered += 1
+            elif outcome is not None:
+                (rejected if bucket == "rejected" else failed).append(outcome)
 
     with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="relaykit-deliver") as pool:
         for future in [pool.submit(one, i) for i in range(len(items))]:
