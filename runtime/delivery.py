@@ -71,6 +71,22 @@ class DeliveryReport:
 Verdict = tuple[str, ItemOutcome | None, int]  # bucket, why it did not make it, HTTP attempts
 
 
+def with_dedupe_id(idempotency: Any, item: Any) -> Any:
+    """`item` with its dedupe id filled in (a copy) when the operation's `Idempotency` is keyed with an `input_key`.
+
+    `Runtime.run` generates a missing id per *call*; a queue fixes it per *item*, before the first
+    attempt, so an item resent after an ambiguous end (in flight at shutdown, retries exhausted)
+    carries the same id and the API counts it once. Items that already have an id keep it.
+    """
+    from .ids import new_ulid
+    from .render import set_key
+
+    if idempotency.mode != "keyed" or not idempotency.input_key or not isinstance(item, Mapping):
+        return item
+    keyed = set_key(item, idempotency.input_key, new_ulid)[0]
+    return item if keyed == item else keyed
+
+
 def run_item(runtime: Any, operation: str, item: Any, connection: Any, index: int) -> Verdict:
     """Run one item: its bucket (`delivered`, `rejected` or `failed`), why it did not make it, HTTP attempts.
 

@@ -25,7 +25,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from .delivery import DeliveryReport, ItemOutcome, run_item
+from .delivery import DeliveryReport, ItemOutcome, run_item, with_dedupe_id
 
 log = logging.getLogger("relaykit.delivery")
 
@@ -64,7 +64,10 @@ class DeliveryQueue:
         flush_at_exit: if the process exits before `shutdown`, shut down then with `exit_deadline`
             (the workers are daemon threads, which the interpreter would otherwise just stop).
 
-    Items are handed to `Runtime.run` as given: do not change one after submitting it.
+    Items are handed to `Runtime.run` as given, except that a keyed operation's missing dedupe id
+    (`event_id`, `messageId`) is filled in at `submit` (see `delivery.with_dedupe_id`): the item a
+    `dead_letter` callback receives carries the id it was sent with, so resending it lands once.
+    Do not change an item after submitting it.
     """
 
     def __init__(self, runtime: Any, operation: str, connection: Any = None, *, max_queue: int = 10_000,
@@ -73,6 +76,7 @@ class DeliveryQueue:
         if max_queue < 1 or workers < 1:
             raise ValueError("max_queue and workers must be at least 1")
         self.operation = operation
+        self._idempotency = runtime.operation(operation).idempotency  # an unknown name fails here, not per item
         self.max_queue = max_queue
         self._runtime = runtime
         self._connection = connection
@@ -106,6 +110,7 @@ class DeliveryQueue:
         also returns when the queue shuts down, so with `timeout=None` it waits only as long as the
         queue is open and full.
         """
+        item = with_dedupe_id(self._idempotency, item)
         with self._lock:
             if block and not self._closed and len(self._queue) >= self.max_queue:
                 self._changed.wait_for(lambda: self._closed or len(self._queue) < self.max_queue, timeout)

@@ -91,7 +91,7 @@ def _spread(value: Any) -> Any:
     return out
 
 
-def _set_key(body: Any, key: str, make: Any) -> tuple[Any, str | None]:
+def set_key(body: Any, key: str, make: Any) -> tuple[Any, str | None]:
     """Fill the dedupe id at `key` (a pointer; `*` walks lists) where absent; the new body and the first id.
 
     Containers on the key's path are copied, so the caller's input is never modified.
@@ -245,7 +245,7 @@ class RequestBuilder:
         body = body_raw
         if body_json is not MISSING and body_json is not None:
             if idempotency_mode == "keyed" and idempotency_key:
-                body_json, key_value = _set_key(body_json, idempotency_key, new_ulid)
+                body_json, key_value = set_key(body_json, idempotency_key, new_ulid)
             try:
                 body = dump_json(body_json)
             except _Unsendable as exc:

@@ -97,6 +97,7 @@ class Idempotency:
 
     mode: str = "safe"
     key: str | None = None
+    input_key: str | None = None  # where the caller's own id goes in the input (see `delivery.with_dedupe_id`)
 
 
 @dataclass(frozen=True)
@@ -263,7 +264,7 @@ def _glob_to_regex(glob: str) -> re.Pattern[str]:
 def _idempotency(raw: Mapping[str, Any] | None, default: str) -> Idempotency:
     if not raw:
         return Idempotency(default)
-    return Idempotency(raw["mode"], raw.get("key"))
+    return Idempotency(raw["mode"], raw.get("key"), raw.get("input_key"))
 
 
 def _secret_fields(connection: Mapping[str, Any]) -> frozenset[str]:

@@ -340,3 +340,50 @@ def test_items_still_queued_at_process_exit_are_flushed_or_dead_lettered(sandbox
     assert pending and pending[0] > 0  # work was left when the script's last line ran
     assert len(dead) == 1 and dead[0][1] == "ClientError"
     assert committed_track_ids(sandbox) == sorted(set(ids) - {dead[0][0]})
+
+
+def test_items_without_an_id_get_one_at_submit_so_a_resent_dead_letter_lands_once(sandbox, harness):
+    """The caller gives no event id: the queue fixes one per item, and the dead letter carries it."""
+    sandbox.set_faults({"schedule": ["reset_after"] * 3, "apis": ONLY_TRACK})  # committed, then the answer is lost
+    letters = []
+    queue = harness.queue(harness.runtime(retry={"max_attempts": 1}), TRACK_EVENT,
+                          sandbox.connection("customerio-track"), workers=1, dead_letter=lambda i, o: letters.append(i))
+    items = [{"identifier": "r2-person", "name": "r2_event", "data": {"n": n}} for n in range(5)]
+    for item in items:
+        assert queue.submit(item)
+    report = queue.shutdown(deadline=10)
+    assert_accounted(report, 5)
+    assert report.delivered == 2 and len(letters) == 3
+    assert all("event_id" not in item for item in items)  # the caller's items are never modified
+    assert all(len(item["event_id"]) == 26 for item in letters)
+    resent = deliver(harness.runtime(), TRACK_EVENT, letters, sandbox.connection("customerio-track"))
+    assert resent.delivered == 3
+    assert len(committed_track_ids(sandbox)) == 5  # the three resends were absorbed by id, not counted twice
+    assert sandbox.stats()["duplicates"]["customerio-track"] == 3
+
+
+def _force(node, parts, value):
+    """A copy of `node` with `value` at the pointer `parts` (`*` walks a list), replacing what was there."""
+    if not parts:
+        return value
+    head, rest = parts[0], parts[1:]
+    if head == "*":
+        return [_force(item, rest, value) for item in node]
+    return {**node, head: _force(node.get(head), rest, value)}
+
+
+def test_every_keyed_operation_says_where_its_id_goes_in_the_input(rt):
+    """`input_key` must be an input field (the schemas refuse unknown ones) whose value a dry run sends."""
+    keyed = [rt.operation(name) for name in rt.operations() if rt.operation(name).idempotency.mode == "keyed"]
+    assert len(keyed) >= 8
+    fixed = "01JAAAAAAAAAAAAAAAAAAAAAAA"  # a well-formed ULID no example uses
+    for op in keyed:
+        assert op.idempotency.input_key, op.qualified_name
+        parts = op.idempotency.input_key.strip("/").split("/")
+        assert op.examples, op.qualified_name
+        given = _force(op.examples[0]["input"], parts, fixed)
+        connection = {"site_id": "site-123456", "api_key": "key-12345678"} \
+            if op.connector.name == "customerio-track" else {"api_key": "key-12345678"}
+        request = rt.dry_run(op.qualified_name, given, connection)
+        sent_ids = json.dumps(request.json).count(fixed)
+        assert sent_ids == json.dumps(given).count(fixed) >= 1, op.qualified_name
