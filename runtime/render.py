@@ -331,6 +331,10 @@ def render_raw_http(op: OperationSpec, data: Mapping[str, Any], conn: ResolvedCo
         if p:
             problems.append(p)
     body = data.get("body") or {}
+    if body.get("content_type") is not None:  # it becomes a header line: vetted like one
+        p = check_header("Content-Type", body["content_type"], "/body/content_type")
+        if p:
+            problems.append(p)
     if method in ("GET", "HEAD") and any(k in body for k in ("json", "form", "raw")):
         problems.append(Problem(f"a {method} request cannot carry a body", pointer="/body"))
     elif sum(k in body for k in ("json", "form", "raw")) > 1:

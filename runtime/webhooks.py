@@ -57,6 +57,7 @@ MAX_EVENT_ID_LENGTH = 256
 
 _TIMESTAMP_RE = re.compile(r"[0-9]{1,12}")
 _SIGNATURE_RE = re.compile(r"[0-9a-fA-F]{64}")
+_LENGTH_RE = re.compile(r"[0-9]{1,15}")  # ASCII digits only ("²".isdigit() is True), and few enough for int()
 
 
 def sign(key: str, timestamp: str, body: bytes) -> str:
@@ -309,7 +310,11 @@ class WebhookReceiver:
     # -- requests -------------------------------------------------------------------------------
     def handle(self, request: _Handler) -> tuple[int, str]:
         """Decide the answer to one POST (runs on the request thread; must be quick)."""
-        if urlsplit(request.path).path != self.path:
+        try:
+            path = urlsplit(request.path).path
+        except ValueError:  # e.g. "//[" (an unclosed IPv6 host) or a netloc that NFKC-normalises oddly
+            path = None
+        if path != self.path:
             request.close_connection = True
             return 404, "not found"
         headers = request.headers
@@ -317,7 +322,7 @@ class WebhookReceiver:
             request.close_connection = True
             return 400, "chunked bodies are not accepted"
         lengths = headers.get_all("Content-Length") or []
-        if len(lengths) != 1 or not lengths[0].strip().isdigit():
+        if len(lengths) != 1 or not _LENGTH_RE.fullmatch(lengths[0].strip()):
             request.close_connection = True
             return 400, "missing or invalid content length"
         length = int(lengths[0])

@@ -138,6 +138,11 @@ CASES = [
     _case("chunked", 400, lambda: (b"", signed_headers(b"")), length=False,
           raw_headers=(("Transfer-Encoding", "chunked"),)),
     _case("wrong-path", 404, lambda: _valid(BODY), path="/other"),
+    _case("unparsable-target", 404, lambda: _valid(BODY), path="//["),  # fuzz finding W1
+    _case("superscript-length", 400, lambda: (BODY, signed_headers(BODY)), length=False,  # fuzz finding W2
+          raw_headers=(("Content-Length", "\u00b2"),)),
+    _case("5000-digit-length", 400, lambda: (BODY, signed_headers(BODY)), length=False,
+          raw_headers=(("Content-Length", "9" * 5000),)),
     _case("get", 405, lambda: (b"", {}), method="GET"),
     _case("unknown-method", 405, lambda: (b"", {}), method="BREW"),
 ]

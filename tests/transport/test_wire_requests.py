@@ -186,3 +186,15 @@ def test_a_redirects_body_is_never_read():
     assert "127.0.0.2" in str(info.value)
     assert server.sent_bytes < 32 * 2**20, server.sent_bytes  # socket buffers at most, never the whole body
     assert elapsed < 10
+
+
+@pytest.mark.parametrize("content_type", [
+    "text/plain\x00", "text/plain\r\n Authorization: Bearer x", "text/plain\r\nX: y", "text/plaïn✓", " text/plain",
+])
+def test_a_raw_content_type_is_vetted_like_a_header_and_nothing_is_sent(rt, raw_server, content_type):
+    from relaykit import InputValidationError
+
+    with pytest.raises(InputValidationError) as info:
+        raw(rt, raw_server, method="POST", endpoint="/things", body={"raw": "x", "content_type": content_type})
+    assert "/body/content_type" in str(info.value)
+    assert raw_server.requests == []
