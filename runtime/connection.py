@@ -97,6 +97,26 @@ def _check_sandbox_url(value: str) -> Problem | None:
     return None
 
 
+class _FieldValues(dict):  # type: ignore[type-arg]
+    """A connection's field values, credentials revealed, with a repr that masks `hidden` fields.
+
+    A traceback rendered with frame locals (`pytest -l`, Sentry, rich) shows this dict while a
+    connection is checked; the credentials must not appear there even after `Secret.reveal()`.
+    """
+
+    __slots__ = ("hidden",)
+
+    def __init__(self, values: Mapping[str, Any], hidden: Any) -> None:
+        super().__init__(values)
+        self.hidden = hidden
+
+    def __repr__(self) -> str:
+        return repr({k: ("***" if self.hidden is ALL or k in self.hidden else v) for k, v in self.items()})
+
+
+ALL = object()  # `_FieldValues(hidden=ALL)`: every value is a credential (rendered auth parameters)
+
+
 class ConnectionResolver:
     """Resolves connection configs for a runtime, caching the result per exact config (hot path)."""
 
@@ -132,7 +152,8 @@ class ConnectionResolver:
         return (spec.name, id(spec), items)
 
     def _resolve(self, spec: ConnectorSpec, config: Mapping[str, Any]) -> ResolvedConnection:
-        values = {k: (v.reveal() if isinstance(v, Secret) else v) for k, v in config.items()}
+        values = _FieldValues({k: (v.reveal() if isinstance(v, Secret) else v) for k, v in config.items()},
+                              spec.secret_fields)
         problems = _check_strings(values, spec.secret_fields)
         region_value = values.get("region")
         if isinstance(region_value, str) and region_value not in spec.base_urls:
@@ -155,7 +176,7 @@ class ConnectionResolver:
         if problems:
             raise ConnectionConfigError(spec.name, problems)
 
-        values = apply_defaults(spec.connection_schema, values)
+        values = _FieldValues(apply_defaults(spec.connection_schema, values), spec.secret_fields)
         region = values["region"]
         real_base = spec.base_urls[region]
         base_url = sandbox_base_url(sandbox_url, spec.name, region, real_base) if sandbox_url else real_base
@@ -163,7 +184,7 @@ class ConnectionResolver:
             if isinstance(values.get(name), str):
                 REDACTOR.add_secret(values[name])
         params = spec.auth.render({"connection": values})
-        params = {k: ("" if v is MISSING or v is None else str(v)) for k, v in params.items()}
+        params = _FieldValues({k: ("" if v is MISSING or v is None else str(v)) for k, v in params.items()}, ALL)
         auth = self._auth_factory(spec.auth_type)(params)
         REDACTOR.add(*auth.secret_forms())
         digest = hashlib.sha256()

@@ -48,8 +48,9 @@ class Secret:
 
 def secret_forms(value: str) -> set[str]:
     """Every string a secret may turn into on its way through HTTP, JSON and URLs."""
-    forms = {value, quote(value, safe=""), quote_plus(value), json.dumps(value)[1:-1],
-             json.dumps(value, ensure_ascii=False)[1:-1]}  # the form relaykit's own JSON bodies use
+    forms = {value, quote(value, safe=""), quote(value), quote_plus(value), json.dumps(value)[1:-1],
+             json.dumps(value, ensure_ascii=False)[1:-1],  # the form relaykit's own JSON bodies use
+             repr(value)[1:-1]}  # inside a dict or tuple repr that reached a log line
     return {f for f in forms if f}
 
 

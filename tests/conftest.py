@@ -1,5 +1,9 @@
 """Shared fixtures: a Runtime, the opt-in sandbox plugin, and a tiny loopback echo server.
 
+`canary_scan` (tests/canary_scan.py) makes every run of the suite the S3 canary run: the sandbox
+hands out canary credentials, relaykit and urllib3 log at DEBUG, and any test whose output, log
+records, errors or dry runs show a canary in any encoding fails.
+
 The echo server stands in for a third-party API in plugin tests: a real HTTP server on loopback
 that records what it received, so nothing is mocked.
 """
@@ -14,7 +18,7 @@ from importlib import metadata
 import pytest
 from relaykit import Runtime
 
-pytest_plugins = ["relaykit.sandbox.pytest_plugin"]
+pytest_plugins = ["relaykit.sandbox.pytest_plugin", "canary_scan"]  # canary_scan: S3 over the whole suite
 
 BUILTIN_CONNECTORS = {"customerio-track", "customerio-app", "customerio-beta", "customerio-pipelines"}
 

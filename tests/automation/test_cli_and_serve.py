@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
+from canary_scan import leaks
 from relaykit import Runtime
 from relaykit.automation import AutomationInputError, load_automation
 from relaykit.automation_cli import (
@@ -68,7 +69,7 @@ def test_run_json_report(capsys, sandbox, tmp_path):
     replay = data["steps"][0]
     assert replay["id"] == "replay" and replay["counts"] == {"ok": 3, "failed": 0, "skipped": 0}
     assert [item["input"]["name"] for item in replay["items"]] == ["e0", "e1", "e2"]
-    assert "sandbox-track-key" not in out
+    assert leaks(out) == []
 
 
 def test_run_loop_line_shows_counts(capsys, sandbox, tmp_path):
@@ -114,7 +115,7 @@ def test_run_dry_run_sends_nothing_and_masks_credentials(capsys, sandbox, tmp_pa
     assert code == 0
     assert out.startswith("automation onboard_user: dry run ok")
     assert "would send: PUT http://127.0.0.1:" in out and "would send: POST" in out
-    assert "sandbox-track-key" not in out and "sandbox-app-key" not in out
+    assert leaks(out) == []
     assert sandbox.journal() == []
 
 

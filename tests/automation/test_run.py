@@ -8,6 +8,7 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+from canary_scan import leaks
 from relaykit import Runtime, hookimpl
 from relaykit.automation import AutomationInputError, run_automation
 from relaykit.errors import ConnectionConfigError
@@ -149,7 +150,7 @@ outputs:
     assert state["people"][0]["attributes"]["plan"] == "pro"
     assert [(e["name"], e["data"], e["id"]) for e in state["events"]] == [
         ("upgraded", {"status": 200}, result.outputs["event_id"])]
-    assert "sandbox-track-key" not in json.dumps(result.to_dict())
+    assert leaks(json.dumps(result.to_dict())) == []
 
 
 def test_for_each_runs_in_order_and_collects_results(rt, load, sandbox, conns):

@@ -8,9 +8,10 @@ import subprocess
 import sys
 
 import pytest
+from canary_scan import APP_KEY, SITE_ID, TRACK_KEY, leaks
 from relaykit.cli import main
 
-TRACK_CONN = {"site_id": "site-cli-1", "api_key": "cli-secret-key-0001"}
+TRACK_CONN = {"site_id": SITE_ID, "api_key": TRACK_KEY}
 
 
 def run_cli(capsys, *argv):
@@ -41,12 +42,12 @@ def test_operations_and_describe(capsys):
 def test_dry_run_json_is_the_exact_request_with_credentials_masked(capsys):
     code, out, err = run_cli(capsys, "call", "customerio-app.get_broadcast_trigger_status",
                              "--input", '{"broadcast_id": 8, "trigger_id": 1}',
-                             "--connection", '{"api_key": "app-secret-key-0001"}', "--dry-run", "--json")
+                             "--connection", json.dumps({"api_key": APP_KEY}), "--dry-run", "--json")
     assert code == 0, err
     data = json.loads(out)
     assert data["method"] == "GET" and data["url"] == "https://api.customer.io/v1/campaigns/8/triggers/1"
     assert data["headers"]["Authorization"] == "***" and data["body"] is None
-    assert "app-secret-key-0001" not in out + err
+    assert leaks(out + err) == []
 
 
 def test_eu_region_and_curl(capsys):
@@ -55,7 +56,7 @@ def test_eu_region_and_curl(capsys):
                            "--connection", conn, "--curl")
     assert code == 0
     assert "https://track-eu.customer.io/api/v1/customers/a%2Fb" in out and "Authorization: ***" in out
-    assert "cli-secret-key-0001" not in out
+    assert leaks(out) == []
 
 
 @pytest.mark.parametrize(("argv", "needle"), [
@@ -80,7 +81,7 @@ def test_unknown_region_lists_allowed_and_never_echoes_the_key(capsys):
     conn = json.dumps({**TRACK_CONN, "region": "mars"})
     code, _, err = run_cli(capsys, "call", "customerio-track.delete_customer", "--input", '{"identifier": "x"}',
                            "--connection", conn, "--dry-run")
-    assert code == 2 and "us, eu" in err and "cli-secret-key-0001" not in err
+    assert code == 2 and "us, eu" in err and leaks(err) == []
 
 
 def test_missing_credential_names_the_field_and_the_environment_variable(capsys, monkeypatch):
@@ -93,17 +94,17 @@ def test_missing_credential_names_the_field_and_the_environment_variable(capsys,
 
 
 def test_credentials_from_environment(capsys, monkeypatch):
-    monkeypatch.setenv("RELAYKIT_CUSTOMERIO_APP_API_KEY", "env-app-key-000001")
+    monkeypatch.setenv("RELAYKIT_CUSTOMERIO_APP_API_KEY", APP_KEY)
     code, out, _ = run_cli(capsys, "call", "customerio-app.get_broadcast_trigger_status", "--input",
                            '{"broadcast_id": 1, "trigger_id": 2}', "--dry-run", "--json")
     assert code == 0 and json.loads(out)["url"].endswith("/campaigns/1/triggers/2")
 
 
 def test_secret_never_printed_even_with_debug(capsys):
-    conn = json.dumps({"site_id": "s", "api_key": " leaky-secret-with-space"})
+    conn = json.dumps({"site_id": "s", "api_key": " " + TRACK_KEY})
     code, out, err = run_cli(capsys, "--debug", "call", "customerio-track.delete_customer", "--input",
                              '{"identifier": "x"}', "--connection", conn, "--dry-run")
-    assert code == 2 and "leaky-secret-with-space" not in out + err and "/api_key" in err
+    assert code == 2 and leaks(out + err) == [] and "/api_key" in err
 
 
 def test_validate_installed_and_files(capsys, tmp_path):

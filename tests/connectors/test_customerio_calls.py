@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from canary_scan import SPARE_CREDENTIALS, leaks
 from relaykit import (
     AuthenticationError,
     InputValidationError,
@@ -44,7 +45,7 @@ def test_track_identify_then_app_reads_attributes_back(rt, sandbox):
     assert customer["attributes"]["first_name"] == "Ada"
     entry = api_requests(sandbox, "customerio-track")[-1]
     assert entry["method"] == "PUT" and entry["target"] == "/customerio-track/us/api/v1/customers/ada%40example.com"
-    assert "sandbox-track-key" not in json.dumps(entry)
+    assert leaks(json.dumps(entry)) == []
 
 
 def test_track_event_carries_a_ulid_and_lands_once(rt, sandbox):
@@ -123,11 +124,11 @@ def test_wrong_region_is_a_region_mismatch_naming_the_right_one_and_never_follow
 
 
 def test_wrong_credentials_are_an_authentication_error_without_the_key(rt, sandbox):
-    conn = {**sandbox.connection("customerio-app"), "api_key": "wrong-app-key-123456"}
+    conn = {**sandbox.connection("customerio-app"), "api_key": SPARE_CREDENTIALS["app_api_key"]}
     with pytest.raises(AuthenticationError) as info:
         rt.run("customerio-app.get_broadcast_trigger_status", {"broadcast_id": 8, "trigger_id": 1}, conn)
     text = str(info.value) + repr(info.value.to_dict())
-    assert info.value.status == 401 and "wrong-app-key-123456" not in text
+    assert info.value.status == 401 and leaks(text) == []
     assert "Check" in text  # the connector's hint
 
 

@@ -8,14 +8,12 @@ import re
 from typing import Any
 
 import pytest
+from canary_scan import APP_KEY, SITE_ID, TRACK_KEY  # the suite's canaries, scanned for in every test
 from relaykit.connection import is_loopback_host, sandbox_base_url
 from relaykit.errors import ConnectionConfigError
 from relaykit.redact import Secret
 from relaykit.runtime import Runtime
 
-SITE_ID = "site_CANARY_4242"
-TRACK_KEY = "sk_live_CANARY_track_0123"
-APP_KEY = "sk_live_CANARY_app_4567"
 TRACK = {"site_id": SITE_ID, "api_key": TRACK_KEY}
 REAL_BASE_PATHS = {"customerio-track": "/api", "customerio-app": "/v1", "customerio-beta": "/v1/api",
                    "customerio-pipelines": ""}

@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 import pytest
+from canary_scan import PIPELINES_KEY, SITE_ID, TRACK_KEY
 from relaykit.errors import InputValidationError, RenderError
 from relaykit.limits import MILLISECONDS_THRESHOLD, check_body_limits, check_input_limits, resolve_pointer
 from relaykit.runtime import Runtime
@@ -154,8 +155,8 @@ def rt() -> Runtime:
     return Runtime(load_entry_points=True)
 
 
-TRACK = {"site_id": "site_1234", "api_key": "track_key_1234"}
-PIPELINES = {"api_key": "pipelines_key_1234"}
+TRACK = {"site_id": SITE_ID, "api_key": TRACK_KEY}
+PIPELINES = {"api_key": PIPELINES_KEY}
 
 
 @pytest.mark.parametrize(("name", "data", "connection", "pointers"), [

@@ -58,11 +58,13 @@ def test_secret_cannot_be_pickled(dump: Any) -> None:
     pytest.param("p@ss w/rd+\"é", {
         "p@ss w/rd+\"é",  # raw
         "p%40ss%20w%2Frd%2B%22%C3%A9",  # URL-encoded
+        "p%40ss%20w/rd%2B%22%C3%A9",  # URL-encoded as a path (`/` kept)
         "p%40ss+w%2Frd%2B%22%C3%A9",  # quote_plus (form bodies)
         "p@ss w/rd+\\\"\\u00e9",  # JSON-escaped, ASCII
         "p@ss w/rd+\\\"é",  # JSON-escaped as relaykit writes bodies (UTF-8)
     }, id="every-form"),
     pytest.param("tab\there", {"tab\there", "tab%09here", "tab\\there"}, id="control-char"),
+    pytest.param("it's\\", {"it's\\", "it%27s%5C", "it's\\\\", '"it\'s\\\\"'[1:-1]}, id="repr-escapes"),
     pytest.param("", set(), id="empty"),
 ])
 def test_secret_forms(value: str, expected: set[str]) -> None:

@@ -15,6 +15,7 @@ from urllib.parse import quote, unquote
 
 import pytest
 import requests
+from canary_scan import APP_KEY, PIPELINES_KEY, SITE_ID, TRACK_KEY  # the suite's canaries
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from relaykit.errors import InputValidationError, RelaykitError, RenderError
@@ -31,10 +32,7 @@ from relaykit.runtime import Runtime
 from relaykit.templates import TemplateRenderError
 from urllib3.util import parse_url
 
-SITE_ID = "site_CANARY_4242"
-TRACK_KEY = "sk_live_CANARY_track_0123"
-APP_KEY = "sk_live_CANARY_app_4567"
-PIPE_KEY = "sk_live_CANARY_pipe_89ab"
+PIPE_KEY = PIPELINES_KEY
 
 CONNECTIONS: dict[str, dict[str, str]] = {
     "customerio-track": {"site_id": SITE_ID, "api_key": TRACK_KEY},

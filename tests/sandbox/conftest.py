@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import pytest
 import requests
+from canary_scan import APP_BEARER, PIPELINES_AUTH, TRACK_AUTH
 from relaykit.sandbox import Sandbox
 
-TRACK_AUTH = ("sandbox-site", "sandbox-track-key")
-PIPE_AUTH = ("sandbox-pipelines-key", "")
-APP_HEADERS = {"Authorization": "Bearer sandbox-app-key"}
+PIPE_AUTH = PIPELINES_AUTH  # the canaries are the session sandbox's credentials (tests/canary_scan.py)
+APP_HEADERS = {"Authorization": APP_BEARER}
 
 
 class Client:

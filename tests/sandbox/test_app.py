@@ -6,6 +6,7 @@ import time
 
 import pytest
 import requests
+from canary_scan import APP_BEARER, TRACK_AUTH
 
 
 def seed_people(cio, n=3):
@@ -253,7 +254,7 @@ def test_broadcast_trigger_missing_people_and_validation(cio):
 def test_broadcast_five_queued_limit(make_sandbox):
     sb = make_sandbox(processing_delay=60)
     s = requests.Session()
-    s.headers["Authorization"] = "Bearer sandbox-app-key"
+    s.headers["Authorization"] = APP_BEARER
     base = sb.base_urls["customerio-app"]["us"]
     codes = [s.post(f"{base}/campaigns/8/triggers", json={}).status_code for _ in range(6)]
     assert codes == [200] * 5 + [429]
@@ -264,12 +265,12 @@ def test_broadcast_five_queued_limit(make_sandbox):
 def test_exports_create_status_download(make_sandbox):
     sb = make_sandbox(processing_delay=0.05)
     s = requests.Session()
-    s.headers["Authorization"] = "Bearer sandbox-app-key"
+    s.headers["Authorization"] = APP_BEARER
     app = sb.base_urls["customerio-app"]["us"]
     s.put(
         f"{sb.base_urls['customerio-track']['us']}/v1/customers/u1",
         json={"email": "u1@x.io", "plan": "pro"},
-        auth=("sandbox-site", "sandbox-track-key"),
+        auth=TRACK_AUTH,
     )
     r = s.post(
         f"{app}/exports/customers",

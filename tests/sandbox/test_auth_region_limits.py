@@ -7,9 +7,10 @@ import json
 
 import pytest
 import requests
+from canary_scan import APP_BEARER, APP_KEY, PIPELINES_AUTH, PIPELINES_KEY, SITE_ID, TRACK_AUTH, TRACK_KEY
 from relaykit.sandbox import Sandbox
 
-SECRETS = ("sandbox-track-key", "sandbox-app-key", "sandbox-pipelines-key")
+SECRETS = (TRACK_KEY, APP_KEY, PIPELINES_KEY)
 
 
 def call(sb, connector, region, method, path, **kw):
@@ -28,9 +29,9 @@ def call(sb, connector, region, method, path, **kw):
 )
 def test_missing_and_wrong_credentials_get_401_in_the_api_shape(sandbox, connector, method, path, body, shape):
     wrong = {
-        "customerio-track": {"auth": ("sandbox-site", "nope")},
+        "customerio-track": {"auth": (SITE_ID, "nope")},
         "customerio-app": {"headers": {"Authorization": "Bearer nope"}},
-        "customerio-beta": {"headers": {"Authorization": "Basic c2FuZGJveC1hcHAta2V5Og=="}},
+        "customerio-beta": {"headers": {"Authorization": f"Basic {base64.b64encode(f'{APP_KEY}:'.encode()).decode()}"}},
         "customerio-pipelines": {"auth": ("nope", "")},
     }[connector]
     for extra in ({}, wrong):
@@ -51,19 +52,19 @@ def test_right_credentials_for_each_api(sandbox):
             "PUT",
             "/v1/customers/u",
             json={},
-            auth=("sandbox-site", "sandbox-track-key"),
+            auth=TRACK_AUTH,
         ).status_code
         == 200
     )
     assert (
         call(
-            sandbox, "customerio-app", "us", "GET", "/segments", headers={"Authorization": "Bearer sandbox-app-key"}
+            sandbox, "customerio-app", "us", "GET", "/segments", headers={"Authorization": APP_BEARER}
         ).status_code
         == 200
     )
     assert (
         call(
-            sandbox, "customerio-beta", "us", "GET", "/segments", headers={"Authorization": "bearer sandbox-app-key"}
+            sandbox, "customerio-beta", "us", "GET", "/segments", headers={"Authorization": f"bearer {APP_KEY}"}
         ).status_code
         == 200
     )
@@ -75,7 +76,7 @@ def test_right_credentials_for_each_api(sandbox):
             "POST",
             "/v1/track",
             json={"userId": "u", "event": "e"},
-            auth=("sandbox-pipelines-key", ""),
+            auth=PIPELINES_AUTH,
         ).status_code
         == 200
     )
@@ -99,7 +100,7 @@ def test_track_on_other_region_gets_301_to_home(sandbox):
         "POST",
         "/v1/customers/u%2F1/events?x=1",
         json={"name": "e"},
-        auth=("sandbox-site", "sandbox-track-key"),
+        auth=TRACK_AUTH,
     )
     assert r.status_code == 301
     assert r.headers["Location"] == f"{sandbox.url}/customerio-track/us/api/v1/customers/u%2F1/events?x=1"
@@ -111,7 +112,7 @@ def test_track_on_other_region_gets_301_to_home(sandbox):
         "POST",
         "/v2/batch",
         json={"batch": []},
-        auth=("sandbox-site", "sandbox-track-key"),
+        auth=TRACK_AUTH,
     )
     assert r.status_code == 301
     assert sandbox.state()["events"] == []
@@ -121,18 +122,18 @@ def test_track_on_other_region_gets_301_to_home(sandbox):
 def test_eu_workspace_redirects_us_track_calls(make_sandbox):
     sb = make_sandbox(region="eu")
     r = call(
-        sb, "customerio-track", "us", "PUT", "/v1/customers/u", json={}, auth=("sandbox-site", "sandbox-track-key")
+        sb, "customerio-track", "us", "PUT", "/v1/customers/u", json={}, auth=TRACK_AUTH
     )
     assert r.status_code == 301 and "/customerio-track/eu/api/" in r.headers["Location"]
     assert "region eu" in r.json()["meta"]["error"]
     r = call(
-        sb, "customerio-track", "eu", "PUT", "/v1/customers/u", json={}, auth=("sandbox-site", "sandbox-track-key")
+        sb, "customerio-track", "eu", "PUT", "/v1/customers/u", json={}, auth=TRACK_AUTH
     )
     assert r.status_code == 200
 
 
 def test_other_apis_on_other_region_get_401(sandbox):
-    r = call(sandbox, "customerio-app", "eu", "GET", "/segments", headers={"Authorization": "Bearer sandbox-app-key"})
+    r = call(sandbox, "customerio-app", "eu", "GET", "/segments", headers={"Authorization": APP_BEARER})
     assert r.status_code == 401 and "region us" in r.json()["errors"][0]["detail"]
     r = call(
         sandbox,
@@ -141,7 +142,7 @@ def test_other_apis_on_other_region_get_401(sandbox):
         "POST",
         "/v1/track",
         json={"userId": "u", "event": "e"},
-        auth=("sandbox-pipelines-key", ""),
+        auth=PIPELINES_AUTH,
     )
     assert r.status_code == 401
     assert sandbox.state()["events"] == []
@@ -162,7 +163,7 @@ def track_put(sb, ident, body):
         "PUT",
         f"/v1/customers/{ident}",
         json=body,
-        auth=("sandbox-site", "sandbox-track-key"),
+        auth=TRACK_AUTH,
     )
 
 
@@ -191,7 +192,7 @@ def test_track_v1_request_cap_32kb(sandbox):
 
 
 def test_track_v2_entity_and_batch_caps(sandbox):
-    auth = ("sandbox-site", "sandbox-track-key")
+    auth = TRACK_AUTH
     op = {
         "type": "person",
         "action": "identify",
@@ -209,7 +210,7 @@ def test_track_v2_entity_and_batch_caps(sandbox):
 
 
 def test_pipelines_oversize_is_200_and_dropped_unless_strict(sandbox):
-    auth = ("sandbox-pipelines-key", "")
+    auth = PIPELINES_AUTH
     big = {"userId": "u", "event": "e", "properties": {"blob": "x" * 33_000}}
     r = call(sandbox, "customerio-pipelines", "us", "POST", "/v1/track", json=big, auth=auth)
     assert (r.status_code, r.json()) == (200, {})
@@ -241,7 +242,7 @@ def test_malformed_json_in_each_api_shape(sandbox):
         "/v1/customers/u/events",
         data="{x",
         headers=headers,
-        auth=("sandbox-site", "sandbox-track-key"),
+        auth=TRACK_AUTH,
     )
     assert r.status_code == 400 and "malformed" in r.json()["meta"]["errors"][0]
     r = call(
@@ -251,7 +252,7 @@ def test_malformed_json_in_each_api_shape(sandbox):
         "POST",
         "/segments",
         data="[1,",
-        headers={**headers, "Authorization": "Bearer sandbox-app-key"},
+        headers={**headers, "Authorization": APP_BEARER},
     )
     assert r.status_code == 400 and r.json()["errors"][0]["status"] == "400"
     r = call(
@@ -262,7 +263,7 @@ def test_malformed_json_in_each_api_shape(sandbox):
         "/v1/customers/u/events",
         data='{"name": NaN}',
         headers=headers,
-        auth=("sandbox-site", "sandbox-track-key"),
+        auth=TRACK_AUTH,
     )
     assert r.status_code == 400
     r = call(
@@ -273,7 +274,7 @@ def test_malformed_json_in_each_api_shape(sandbox):
         "/v1/customers/u/events",
         data=b"\xff\xfe",
         headers=headers,
-        auth=("sandbox-site", "sandbox-track-key"),
+        auth=TRACK_AUTH,
     )
     assert r.status_code == 400
     r = call(
@@ -284,13 +285,13 @@ def test_malformed_json_in_each_api_shape(sandbox):
         "/v1/customers/u/events",
         data="[]",
         headers=headers,
-        auth=("sandbox-site", "sandbox-track-key"),
+        auth=TRACK_AUTH,
     )
     assert r.status_code == 400
 
 
 def test_wrong_method_in_track_shape(sandbox):
-    r = call(sandbox, "customerio-track", "us", "GET", "/v1/customers/u", auth=("sandbox-site", "sandbox-track-key"))
+    r = call(sandbox, "customerio-track", "us", "GET", "/v1/customers/u", auth=TRACK_AUTH)
     assert r.status_code == 405 and set(r.headers["Allow"].split(", ")) == {"PUT", "DELETE"}
     assert r.json()["meta"]["error"]
 
@@ -305,13 +306,13 @@ def test_constructor_refuses_remote_host_and_bad_region():
 def test_connection_helper_and_info(sandbox):
     conn = sandbox.connection("customerio-track", region="eu")
     assert conn == {
-        "site_id": "sandbox-site",
-        "api_key": "sandbox-track-key",
+        "site_id": SITE_ID,
+        "api_key": TRACK_KEY,
         "region": "eu",
         "sandbox_url": sandbox.url,
     }
-    assert sandbox.connection("customerio-app")["api_key"] == "sandbox-app-key"
-    assert sandbox.connection("customerio-pipelines")["api_key"] == "sandbox-pipelines-key"
+    assert sandbox.connection("customerio-app")["api_key"] == APP_KEY
+    assert sandbox.connection("customerio-pipelines")["api_key"] == PIPELINES_KEY
     info = requests.get(sandbox.url + "/_sandbox/info", timeout=5).json()
     assert info["customerio-beta"]["eu"] == f"{sandbox.url}/customerio-beta/eu/v1/api"
     assert info["customerio-pipelines"]["us"] == f"{sandbox.url}/customerio-pipelines/us"

@@ -10,10 +10,11 @@ from collections import Counter
 
 import pytest
 import requests
+from canary_scan import APP_BEARER, PIPELINES_AUTH, TRACK_AUTH
 from relaykit.sandbox import Sandbox
 from relaykit.sandbox.faults import FaultInjector, load_spec
 
-AUTH = ("sandbox-site", "sandbox-track-key")
+AUTH = TRACK_AUTH
 
 
 def event(sandbox, n, timeout=5, **kw):
@@ -93,7 +94,7 @@ def test_stall_past_the_read_timeout_commits_nothing(sandbox):
 def test_truncated_body_after_commit(sandbox):
     sandbox.set_faults({"schedule": ["truncated"]})
     conn = http.client.HTTPConnection("127.0.0.1", sandbox.port, timeout=5)
-    conn.request("GET", "/customerio-app/us/v1/segments", headers={"Authorization": "Bearer sandbox-app-key"})
+    conn.request("GET", "/customerio-app/us/v1/segments", headers={"Authorization": APP_BEARER})
     response = conn.getresponse()
     assert response.status == 200
     with pytest.raises(http.client.IncompleteRead):
@@ -146,7 +147,7 @@ def test_faults_apply_only_to_the_chosen_apis_and_never_to_inspection(sandbox):
     assert requests.get(sandbox.url + "/_sandbox/stats", timeout=5).status_code == 200
     r = requests.get(
         sandbox.base_urls["customerio-app"]["us"] + "/segments",
-        headers={"Authorization": "Bearer sandbox-app-key"},
+        headers={"Authorization": APP_BEARER},
         timeout=5,
     )
     assert r.status_code == 503 and r.json()["errors"][0]["status"] == "503"
@@ -157,7 +158,7 @@ def test_per_api_schedule(sandbox):
     url = sandbox.base_urls["customerio-pipelines"]["us"] + "/v1/track"
     codes = [
         requests.post(
-            url, json={"userId": "u", "event": "e"}, auth=("sandbox-pipelines-key", ""), timeout=5
+            url, json={"userId": "u", "event": "e"}, auth=PIPELINES_AUTH, timeout=5
         ).status_code
         for _ in range(4)
     ]

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import requests
+from canary_scan import APP_BEARER, PIPELINES_AUTH, SITE_ID, TRACK_AUTH, leaks
 
-APP = {"Authorization": "Bearer sandbox-app-key"}
-TRACK = ("sandbox-site", "sandbox-track-key")
+APP = {"Authorization": APP_BEARER}
+TRACK = TRACK_AUTH
 
 
 def app_get(sb, path="/segments"):
@@ -62,7 +63,7 @@ def test_track_and_pipelines_429_shapes(sandbox):
     assert requests.put(track, json={}, auth=TRACK, timeout=5).json()["meta"]["error"]
     pipe = sandbox.base_urls["customerio-pipelines"]["us"] + "/v1/track"
     calls = [
-        requests.post(pipe, json={"userId": "u", "event": "e"}, auth=("sandbox-pipelines-key", ""), timeout=5)
+        requests.post(pipe, json={"userId": "u", "event": "e"}, auth=PIPELINES_AUTH, timeout=5)
         for _ in range(2)
     ]
     assert calls[1].status_code == 429 and calls[1].json()["code"] == "rate_limited"
@@ -110,7 +111,7 @@ def test_journal_entry_fields_and_masking(sandbox):
     assert "é" in track["body"] and app["body"] is None
     assert track["seq"] < app["seq"]
     dump = str(sandbox.journal())
-    assert "sandbox-track-key" not in dump and "c2FuZGJveC1zaXRl" not in dump
+    assert leaks(dump) == []
 
 
 def test_journal_is_bounded(make_sandbox):
@@ -131,7 +132,7 @@ def test_inspection_api(sandbox):
     assert requests.get(f"{root}/journal?since=x", timeout=5).status_code == 400
     stats = requests.get(f"{root}/stats", timeout=5).json()
     assert stats["requests"] == 2 and stats["writes"]["customerio-track"] == 1
-    assert requests.get(f"{root}/info", timeout=5).json()["credentials"]["site_id"] == "sandbox-site"
+    assert requests.get(f"{root}/info", timeout=5).json()["credentials"]["site_id"] == SITE_ID
     r = requests.put(f"{root}/faults", json={"schedule": ["503"]}, timeout=5)
     assert r.json()["faults"] == {"schedule": ["503"]}
     assert app_get(sandbox).status_code == 503

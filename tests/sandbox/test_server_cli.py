@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import gzip
 import hashlib
 import hmac
@@ -16,9 +17,11 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import requests
+from canary_scan import APP_BEARER, CREDENTIALS, PIPELINES_AUTH, SITE_ID, TRACK_AUTH, TRACK_KEY, leaks
 from relaykit.sandbox import Sandbox
 
-AUTH = ("sandbox-site", "sandbox-track-key")
+AUTH = TRACK_AUTH
+CANARY_ARGS = [f"--{name.replace('_', '-')}={value}" for name, value in CREDENTIALS.items()]  # as in-process
 
 
 def test_keep_alive_serves_many_requests_on_one_connection(sandbox):
@@ -77,7 +80,7 @@ def test_chunked_request_body_and_expect_continue(sandbox):
     assert sandbox.state()["events"][0]["name"] == "chunked"
     sock = socket.create_connection(("127.0.0.1", sandbox.port), timeout=5)
     body = b'{"name":"continued"}'
-    token = "c2FuZGJveC1zaXRlOnNhbmRib3gtdHJhY2sta2V5"
+    token = base64.b64encode(f"{SITE_ID}:{TRACK_KEY}".encode()).decode()
     sock.sendall(
         b"POST /customerio-track/us/api/v1/customers/u/events HTTP/1.1\r\nHost: x\r\n"
         b"Authorization: Basic " + token.encode() + b"\r\nContent-Type: application/json\r\n"
@@ -106,7 +109,7 @@ def test_gzip_bomb_request_is_refused(sandbox):
         sandbox.base_urls["customerio-pipelines"]["us"] + "/v1/batch",
         data=bomb,
         headers={"Content-Encoding": "gzip"},
-        auth=("sandbox-pipelines-key", ""),
+        auth=PIPELINES_AUTH,
         timeout=10,
     )
     assert r.status_code == 413
@@ -115,7 +118,7 @@ def test_gzip_bomb_request_is_refused(sandbox):
 # ------------------------------------------------------------------------------------------------ CLI
 def _start_cli(*args: str) -> subprocess.Popen:
     return subprocess.Popen(
-        [sys.executable, "-m", "relaykit.sandbox", "--port", "0", *args],
+        [sys.executable, "-m", "relaykit.sandbox", "--port", "0", *CANARY_ARGS, *args],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -133,7 +136,7 @@ def test_cli_prints_urls_serves_and_exits_cleanly_on_sigterm():
             "customerio-pipelines",
             "credentials",
         }
-        assert info["credentials"]["track_api_key"] == "sandbox-track-key"
+        assert info["credentials"]["track_api_key"] == TRACK_KEY
         track_eu = info["customerio-track"]["eu"]
         assert track_eu.startswith("http://127.0.0.1:") and track_eu.endswith("/customerio-track/eu/api")
         assert requests.put(f"{track_eu}/v1/customers/u", json={}, auth=AUTH, timeout=5).status_code == 503
@@ -156,7 +159,7 @@ def test_cli_sigint_and_request_log_without_credentials():
         assert proc.wait(timeout=10) == 0
         err = proc.stderr.read()
         assert "PUT /customerio-track/us/api/v1/customers/u -> 200 ok" in err
-        assert "sandbox-track-key" not in err and "token=1" not in err
+        assert leaks(err) == [] and "token=1" not in err
     finally:
         if proc.poll() is None:
             proc.kill()
@@ -230,7 +233,7 @@ def test_deliveries_post_signed_reporting_webhooks():
             r = requests.post(
                 sb.base_urls["customerio-app"]["us"] + "/send/email",
                 json={"transactional_message_id": 1, "to": "w@x.io", "identifiers": {"id": "w"}},
-                headers={"Authorization": "Bearer sandbox-app-key"},
+                headers={"Authorization": APP_BEARER},
                 timeout=5,
             )
             delivery = r.json()["delivery_id"]

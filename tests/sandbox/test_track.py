@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+from canary_scan import TRACK_AUTH
+
 
 def person(sb, **match):
     for p in sb.state()["people"]:
@@ -15,7 +17,7 @@ def person(sb, **match):
 def test_region_lookup_answers_on_both_regions(cio):
     for region in ("us", "eu"):
         r = cio.root.get(
-            f"/customerio-track/{region}/api/v1/accounts/region", auth=("sandbox-site", "sandbox-track-key")
+            f"/customerio-track/{region}/api/v1/accounts/region", auth=TRACK_AUTH
         )
         assert r.status_code == 200
         body = r.json()

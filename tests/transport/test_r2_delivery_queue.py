@@ -19,6 +19,7 @@ import threading
 import time
 
 import pytest
+from canary_scan import PIPELINES_KEY, SITE_ID, TRACK_KEY
 from relaykit import Runtime
 from relaykit.delivery import deliver
 from relaykit.delivery_queue import IN_FLIGHT, NOT_SENT, QUEUE_CLOSED, QUEUE_FULL, DeliveryQueue
@@ -382,8 +383,8 @@ def test_every_keyed_operation_says_where_its_id_goes_in_the_input(rt):
         parts = op.idempotency.input_key.strip("/").split("/")
         assert op.examples, op.qualified_name
         given = _force(op.examples[0]["input"], parts, fixed)
-        connection = {"site_id": "site-123456", "api_key": "key-12345678"} \
-            if op.connector.name == "customerio-track" else {"api_key": "key-12345678"}
+        connection = {"site_id": SITE_ID, "api_key": TRACK_KEY} if op.connector.name == "customerio-track" \
+            else {"api_key": PIPELINES_KEY}
         request = rt.dry_run(op.qualified_name, given, connection)
         sent_ids = json.dumps(request.json).count(fixed)
         assert sent_ids == json.dumps(given).count(fixed) >= 1, op.qualified_name

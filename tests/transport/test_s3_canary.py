@@ -1,57 +1,33 @@
 """S3 and S4: canary credentials and a canary email never appear in anything relaykit emits.
 
 Canary credentials for all four connectors run through successes, every error path, retries,
-dry runs, observers, reprs, the CLI and DEBUG logging on every logger (urllib3 included). Every
-captured text is scanned for each secret in every form it can take: raw, Basic base64
-(`site:key` and `key:`), Bearer, URL-encoded and JSON-escaped.
+dry runs, observers, reprs, the CLI and DEBUG logging on every logger (urllib3 included, and
+pluggy's hook tracing). Every captured text is scanned for each secret in every form it can take
+(tests/canary_scan.py): raw, repr, Basic base64 (`site:key` and `key:`), URL-encoded, JSON-escaped.
+That plugin applies the same scan to every test of the suite; this test drives the paths on purpose.
 """
 
 from __future__ import annotations
 
-import base64
 import http.client
 import io
 import json
 import logging
 import traceback
-from urllib.parse import quote, quote_plus
+from urllib.parse import quote
 
 import pytest
-from relaykit import ConnectionConfigError, Runtime, hookimpl
+from canary_scan import FORMS, SPARE_CREDENTIALS, leaks, mask
+from relaykit import ConnectionConfigError, Runtime, Secret, hookimpl
 from relaykit.cli import main as cli_main
 from relaykit.sandbox import Sandbox
 
-SITE = "canary-site-5Tb"
-KEYS = {
-    "track": 'canary-trk-7Hq+/="\\x',
-    "app": 'canary-app-K9z+/="\\y',
-    "pipelines": 'canary-pipe-M2w+/="\\z',
-}
+# A second canary set (the session sandbox already runs on the first, see tests/canary_scan.py), so the
+# same calls against the session sandbox exercise the 401 paths. The scanner looks for both sets.
+SITE = SPARE_CREDENTIALS["site_id"]
+KEYS = {"track": SPARE_CREDENTIALS["track_api_key"], "app": SPARE_CREDENTIALS["app_api_key"],
+        "pipelines": SPARE_CREDENTIALS["pipelines_api_key"]}
 EMAIL = "canary.person+pii@example.org"
-
-
-def forms() -> dict[str, str]:
-    """Every string the secrets may turn into, labelled for the failure message."""
-    out = {}
-    for name, key in KEYS.items():
-        out[f"{name}-raw"] = key
-        out[f"{name}-url"] = quote(key, safe="")
-        out[f"{name}-url-plus"] = quote_plus(key)
-        out[f"{name}-json"] = json.dumps(key)[1:-1]
-        out[f"{name}-json-ascii-escaped"] = json.dumps(key, ensure_ascii=True)[1:-1]
-        out[f"{name}-bearer"] = f"Bearer {key}"
-    for label, user, password in (("track-basic", SITE, KEYS["track"]), ("pipelines-basic", KEYS["pipelines"], "")):
-        raw = f"{user}:{password}".encode()
-        for variant, encoded in (("std", base64.b64encode(raw)), ("urlsafe", base64.urlsafe_b64encode(raw))):
-            out[f"{label}-{variant}"] = encoded.decode().rstrip("=")
-    return out
-
-
-FORMS = forms()
-
-
-def leaks(text: str) -> list[str]:
-    return [label for label, form in FORMS.items() if form in text]
 
 
 @pytest.fixture(scope="module")
@@ -113,8 +89,32 @@ def describe_error(exc: BaseException, with_locals: bool = True) -> str:
     return "\n".join(parts)
 
 
-def test_canary_credentials_never_disclosed(canary_sandbox, sandbox, debug_logs, capfd, tmp_path):
+def locals_showing_secrets(exc: BaseException) -> set[str]:
+    """`file:function:local` for each frame local (below the test's own frame) whose repr shows a canary."""
+    below_test = exc.__traceback__.tb_next if exc.__traceback__ else None
+    found, todo = set(), [traceback.TracebackException(type(exc), exc, below_test, capture_locals=True)]
+    while todo:
+        te = todo.pop()
+        for frame in te.stack:
+            if frame.filename.endswith("canary_scan.py"):  # the scanner's own wrappers around Runtime methods
+                continue
+            found |= {f"{frame.filename.rsplit('/', 1)[-1]}:{frame.name}:{name}"
+                      for name, value in (frame.locals or {}).items() if leaks(value)}
+        todo += [t for t in (te.__cause__, te.__context__) if t is not None]
+    return found
+
+
+# Where a traceback rendered with locals (pytest -l, Sentry's frame variables, rich's show_locals) shows a key
+# that the caller passed in a plain dict: that dict itself, and relaykit's copies of it while resolving. A caller
+# who wants clean locals passes `relaykit.Secret` values (see the next test). Any other local fails.
+CALLERS_PLAIN_DICT = {"runtime.py:run:connection", "runtime.py:dry_run:connection", "runtime.py:prepare:connection",
+                      "runtime.py:resolve_connection:connection", "connection.py:resolve:config",
+                      "connection.py:resolve:key", "connection.py:_resolve:config", "connection.py:_resolve:values"}
+
+
+def test_canary_credentials_never_disclosed(canary_sandbox, sandbox, debug_logs, capfd, tmp_path, monkeypatch):
     sb = canary_sandbox
+    monkeypatch.setenv("RELAYKIT_TRACE_PLUGINS", "1")  # pluggy logs every hook call with its arguments' reprs
     spy = Spy()
     waits: list[float] = []
     rt = Runtime(plugins=[spy], sleep=waits.append)
@@ -123,12 +123,15 @@ def test_canary_credentials_never_disclosed(canary_sandbox, sandbox, debug_logs,
                                            "customerio-pipelines")}
     assert conns["customerio-track"]["api_key"] == KEYS["track"]
 
+    secret_locals: set[str] = set()
+
     def attempt(name, data, connection):
         try:
             result = rt.run(name, data, connection)
             captured.append(repr(result) + json.dumps(result.to_dict(), ensure_ascii=False, default=str))
         except Exception as exc:
-            captured.append(describe_error(exc))
+            captured.append(describe_error(exc, with_locals=False))
+            secret_locals.update(locals_showing_secrets(exc))
 
     track_event = ("customerio-track.track_event", {"identifier": EMAIL, "name": "canary", "data": {"e": EMAIL}})
     calls = [
@@ -172,7 +175,8 @@ def test_canary_credentials_never_disclosed(canary_sandbox, sandbox, debug_logs,
     for bad in (KEYS["track"] + "\n", " " + KEYS["track"], KEYS["track"] + " "):
         with pytest.raises(ConnectionConfigError) as info:
             rt.run(*track_event, {**conns["customerio-track"], "api_key": bad})
-        captured.append(describe_error(info.value))
+        captured.append(describe_error(info.value, with_locals=False))
+        secret_locals.update(locals_showing_secrets(info.value))
     rt.close()
     captured += spy.seen
     assert len(spy.seen) > 20
@@ -197,10 +201,29 @@ def test_canary_credentials_never_disclosed(canary_sandbox, sandbox, debug_logs,
     everything = {"logs": debug_logs.getvalue(), "stdout": out, "stderr": err, **{
         f"captured[{i}]": text for i, text in enumerate(captured)}}
     assert "DEBUG" in everything["logs"] and "urllib3" in everything["logs"]  # DEBUG logging really was on
+    assert "relaykit.plugins" in everything["logs"]  # and so was hook tracing
     found = {where: leaks(text) for where, text in everything.items() if leaks(text)}
     if found:
         _debug_show(everything[next(iter(found))])
     assert found == {}, found
+    assert secret_locals <= CALLERS_PLAIN_DICT, sorted(secret_locals - CALLERS_PLAIN_DICT)
+
+
+@pytest.mark.parametrize("config", [
+    pytest.param({"region": "mars"}, id="unknown-region"),
+    pytest.param({"api_key": Secret(KEYS["track"] + " ")}, id="whitespace"),
+    pytest.param({"sandbox_url": "http://example.org"}, id="remote-sandbox-url"),
+])
+def test_secret_wrapped_credentials_stay_out_of_traceback_locals(config):
+    """Keys passed as `relaykit.Secret` appear in no frame's locals when the connection is refused."""
+    rt = Runtime(sleep=lambda s: None)
+    try:
+        with pytest.raises(ConnectionConfigError) as info:
+            rt.dry_run("customerio-track.track_event", {"identifier": "a", "name": "n"},
+                       {"site_id": SITE, "api_key": Secret(KEYS["track"]), **config})
+    finally:
+        rt.close()
+    assert locals_showing_secrets(info.value) == set()
 
 
 def test_payload_values_stay_out_of_errors_by_default(canary_sandbox, sandbox):
@@ -249,8 +272,8 @@ def test_payload_values_stay_out_of_errors_by_default(canary_sandbox, sandbox):
     assert [t for t in texts if EMAIL.lower() in t.lower() or quote(EMAIL, safe="") in t] == []
 
 
-def _debug_show(text):  # pragma: no cover - debugging aid
+def _debug_show(text):  # pragma: no cover - debugging aid: where each form sits, the canary itself masked
     for label, form in FORMS.items():
         i = text.find(form)
         if i >= 0:
-            print(label, repr(text[max(0, i - 300): i + 60]))
+            print(label, repr(mask(text[max(0, i - 300): i + len(form) + 60])))

@@ -15,9 +15,8 @@ import time
 
 import pytest
 import requests
+from canary_scan import APP_KEY
 from relaykit import RedirectError, Runtime
-
-APP_KEY = "wire-app-key-0123456789"
 
 
 class RawServer:
