@@ -25,7 +25,7 @@ from .automation import BUILTIN_STEPS, Automation, ConnectionRef, RetrySpec, Ste
 from .automation_builtins import WEBHOOK_INPUT_SCHEMA, header_problems
 from .conditions import compile_condition
 from .errors import Problem, SpecError, UnknownNameError
-from .jsonschemas import FORMAT_CHECKER, error_problems
+from .jsonschemas import FORMAT_CHECKER, DataValidator, error_problems
 from .specfiles import Document, dump_pointer, load_json_file, load_yaml, load_yaml_file
 from .templates import Compiled, compile_value
 
@@ -51,7 +51,7 @@ def meta_schema() -> dict[str, Any]:
             doc = load_json_file(resources.files("relaykit.schemas") / "automation.schema.json",
                                  display="schemas/automation.schema.json")
             _META["schema"] = doc.data
-            _META["validator"] = Draft202012Validator(doc.data)
+            _META["validator"] = DataValidator(doc.data)
         return _META["schema"]
 
 
@@ -468,5 +468,5 @@ def _env(reference: str) -> str:
     return "".join(ch if ch.isalnum() else "_" for ch in reference.upper())
 
 
-WEBHOOK_VALIDATOR = Draft202012Validator(WEBHOOK_INPUT_SCHEMA, format_checker=FORMAT_CHECKER)
+WEBHOOK_VALIDATOR = DataValidator(WEBHOOK_INPUT_SCHEMA, format_checker=FORMAT_CHECKER)
 """The compiled validator of the webhook step's input (shared: validators are thread-safe)."""

@@ -21,6 +21,8 @@ from jsonschema import Draft202012Validator
 from referencing import Resource
 from referencing.jsonschema import DRAFT202012
 
+from .jsonschemas import ecma_pattern
+
 Check = Callable[[Any], "bool | None"]
 _DIALECT = "https://json-schema.org/draft/2020-12/schema"
 _KNOWN_KEYWORDS = frozenset(Draft202012Validator.VALIDATORS)
@@ -172,7 +174,7 @@ class _FastCompiler:
             return lambda v: _all_of(item_check, v) if isinstance(v, list) else True
         if kw == "pattern":
             try:
-                regex = re.compile(value)
+                regex = ecma_pattern(value)  # as the data validators anchor it
             except re.error:
                 raise _Unsupported("pattern") from None
             return lambda v: regex.search(v) is not None if isinstance(v, str) else True

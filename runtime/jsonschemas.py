@@ -15,9 +15,10 @@ import re
 import threading
 from collections.abc import Iterable, Mapping
 from copy import deepcopy
+from functools import lru_cache
 from typing import Any
 
-from jsonschema import Draft202012Validator, FormatChecker
+from jsonschema import Draft202012Validator, FormatChecker, validators
 from jsonschema.exceptions import ValidationError, best_match
 from referencing import Registry, Resource
 from referencing.exceptions import NoSuchResource
@@ -32,14 +33,55 @@ _RFC3339 = re.compile(
     r"^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])[Tt]([01]\d|2[0-3]):[0-5]\d:([0-5]\d|60)(\.\d+)?"
     r"([Zz]|[+-]([01]\d|2[0-3]):[0-5]\d)$"
 )
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+$")
+_EMAIL = re.compile(r"[^@\s]+@[^@\s]+")  # used with fullmatch
+
+
+@lru_cache(maxsize=1024)
+def ecma_pattern(pattern: str) -> re.Pattern[str]:
+    r"""A JSON Schema `pattern`, compiled so that `$` means the end of the string, as in ECMA-262.
+
+    jsonschema runs `re.search` as is, where `$` also matches before a final newline: `"^[0-9]+$"`
+    would accept `"12\n"`, and a ULID pattern an id with a newline after it. Every unescaped `$`
+    outside a character class becomes `\Z`; nothing else changes.
+    """
+    out, in_class, i = [], False, 0
+    while i < len(pattern):
+        ch = pattern[i]
+        if ch == "\\":
+            out.append(pattern[i:i + 2])
+            i += 2
+            continue
+        if in_class:
+            in_class = ch != "]"
+        elif ch == "[":
+            in_class = True
+            head = 2 if pattern[i + 1:i + 2] == "^" else 1
+            if pattern[i + head:i + head + 1] == "]":  # "[]" / "[^]" start: Python reads that "]" as a literal
+                head += 1
+            out.append(pattern[i:i + head])
+            i += head
+            continue
+        elif ch == "$":
+            ch = r"\Z"
+        out.append(ch)
+        i += 1
+    return re.compile("".join(out))
+
+
+def _pattern_keyword(validator: Any, pattern: str, instance: Any, schema: Mapping[str, Any]) -> Any:
+    if validator.is_type(instance, "string") and not ecma_pattern(pattern).search(instance):
+        yield ValidationError(f"{instance!r} does not match {pattern!r}")
+
+
+DataValidator = validators.extend(Draft202012Validator, {"pattern": _pattern_keyword})
+"""Draft 2020-12 with `pattern` anchored as ECMA-262 anchors it; used for every data validator."""
 
 
 def _format_checker() -> FormatChecker:
     """Draft 2020-12 formats that matter here, without optional third-party format packages."""
     checker = FormatChecker()
     checker.checks("date-time")(lambda v: not isinstance(v, str) or bool(_RFC3339.match(v)))
-    checker.checks("email")(lambda v: not isinstance(v, str) or bool(_EMAIL.match(v)))
+    checker.checks("email")(lambda v: not isinstance(v, str) or bool(_EMAIL.fullmatch(v)))
     return checker
 
 
@@ -124,7 +166,7 @@ class SchemaStore:
 
     def validator(self, schema: Mapping[str, Any]) -> Draft202012Validator:
         """A compiled validator (2020-12, formats checked) that resolves refs through this store."""
-        return Draft202012Validator(schema, registry=self.registry, format_checker=FORMAT_CHECKER)
+        return DataValidator(schema, registry=self.registry, format_checker=FORMAT_CHECKER)
 
     def check_refs(self, schema: Mapping[str, Any], display: str) -> list[Problem]:
         """Problems for `$ref`s that point nowhere (found at load, not at the first call)."""

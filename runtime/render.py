@@ -35,7 +35,7 @@ RESERVED_HEADERS = frozenset({
     "authorization", "proxy-authorization", "cookie", "host", "content-length", "transfer-encoding",
     "connection", "te", "upgrade", "expect",
 })
-_TOKEN = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
+_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")  # used with fullmatch: `$` would allow a final newline
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _BIDI = re.compile("[\u202a-\u202e\u2066-\u2069\u200e\u200f]")
 _DOUBLE_ENCODED = re.compile(r"%25[0-9A-Fa-f]{2}")
@@ -124,7 +124,7 @@ def set_key(body: Any, key: str, make: Any) -> tuple[Any, str | None]:
 
 def check_header(name: str, value: str, pointer: str) -> Problem | None:
     """User headers: token names, no control characters (NUL included), no reserved names."""
-    if not _TOKEN.match(name):
+    if not _TOKEN.fullmatch(name):
         return Problem("header name is not a valid HTTP token", pointer=pointer)
     lower = name.lower()
     if lower in RESERVED_HEADERS or lower.startswith("x-forwarded-") or lower.startswith("proxy-"):

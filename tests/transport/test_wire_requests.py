@@ -197,3 +197,13 @@ def test_a_raw_content_type_is_vetted_like_a_header_and_nothing_is_sent(rt, raw_
         raw(rt, raw_server, method="POST", endpoint="/things", body={"raw": "x", "content_type": content_type})
     assert "/body/content_type" in str(info.value)
     assert raw_server.requests == []
+
+
+@pytest.mark.parametrize("name", ["X-Trace\n", "~\n", "X Trace", "X-Trace\r"])
+def test_a_header_name_with_a_final_newline_or_space_is_refused(rt, raw_server, name):
+    """The fuzzer found `"~\\n"` passing the token check (`$` matched before the newline)."""
+    from relaykit import InputValidationError
+
+    with pytest.raises(InputValidationError):
+        raw(rt, raw_server, method="GET", endpoint="/things", headers={name: "v"})
+    assert raw_server.requests == []
