@@ -162,7 +162,7 @@ def format_report(run: AutomationRun) -> str:
 
 def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
     """Arguments of `relaykit serve`."""
-    from .webhooks import DEFAULT_MAX_BODY_BYTES, DEFAULT_TOLERANCE, SIGNING_KEYS_ENV
+    from .webhook_defaults import DEFAULT_MAX_BODY_BYTES, DEFAULT_TOLERANCE, SIGNING_KEYS_ENV
 
     parser.add_argument("automation", help="the automation YAML file to run once per webhook event")
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default: loopback only)")

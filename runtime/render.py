@@ -18,8 +18,6 @@ from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, unquote, urlencode
 
-from urllib3.util import parse_url
-
 from .errors import InputValidationError, Problem, RenderError
 from .ids import new_ulid
 from .limits import check_body_limits, check_input_limits, pointer_parts
@@ -194,6 +192,8 @@ def _query_string(query: Mapping[str, Any] | None) -> str:
 @lru_cache(maxsize=256)
 def _origin(base_url: str) -> tuple[str | None, str, int | None, str]:
     """The pinned parts of a base URL, parsed once (urllib3's parser costs ~20 µs a call)."""
+    from urllib3.util import parse_url  # loaded on first use: `relaykit connectors` never needs it
+
     base = parse_url(base_url)
     return base.scheme, (base.host or "").lower().rstrip("."), base.port or None, (base.path or "").rstrip("/")
 
@@ -213,6 +213,8 @@ def assert_same_origin(url: str, base_url: str) -> None:
         tail = url[len(base_url):]
         if _PLAIN_TAIL.fullmatch(tail) and not _DOT_SEGMENT.search(tail):
             return
+    from urllib3.util import parse_url
+
     final = parse_url(url)
     scheme, host, port, base_path = _origin(base_url)
     ok = (

@@ -30,6 +30,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import urlsplit
 
+from .webhook_defaults import DEFAULT_MAX_BODY_BYTES, DEFAULT_TOLERANCE, SIGNING_KEYS_ENV
+
 __all__ = [
     "DEFAULT_MAX_BODY_BYTES",
     "DEFAULT_TOLERANCE",
@@ -48,9 +50,6 @@ log = logging.getLogger("relaykit.automation")  # covered by relaykit's redactin
 
 SIGNATURE_HEADER = "X-CIO-Signature"
 TIMESTAMP_HEADER = "X-CIO-Timestamp"
-SIGNING_KEYS_ENV = "RELAYKIT_WEBHOOK_SIGNING_KEYS"
-DEFAULT_TOLERANCE = 300.0
-DEFAULT_MAX_BODY_BYTES = 2 * 1024 * 1024
 DEFAULT_DEDUPE_TTL = 7 * 24 * 3600.0 + DEFAULT_TOLERANCE  # Customer.io retries for up to 7 days
 DEFAULT_DEDUPE_SIZE = 100_000
 MAX_EVENT_ID_LENGTH = 256
