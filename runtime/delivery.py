@@ -5,8 +5,10 @@ the report says so with counts that sum to the input count. Items go through `Ru
 they get the same validation, rate limits, retries and dedupe ids as single calls) on a small
 thread pool; the runtime is thread-safe and its rate-limit buckets are shared by the workers.
 
+    events = with_dedupe_ids(runtime, "customerio-track.track_event", events)   # one id per item, now
     report = deliver(runtime, "customerio-track.track_event", events, connection, workers=8)
-    report.delivered, report.rejected, report.failed   # failed items can be re-queued by index
+    report.delivered, report.rejected, report.failed
+    retry = [events[o.index] for o in report.failed]    # same ids: what already landed is counted once
 
 For items that arrive over time (an analytics-style client), `relaykit.delivery_queue.DeliveryQueue`
 keeps the same accounting with a bounded queue, background workers and a shutdown deadline.
@@ -85,6 +87,16 @@ def with_dedupe_id(idempotency: Any, item: Any) -> Any:
         return item
     keyed = set_key(item, idempotency.input_key, new_ulid)[0]
     return item if keyed == item else keyed
+
+
+def with_dedupe_ids(runtime: Any, operation: str, items: Iterable[Any]) -> list[Any]:
+    """`with_dedupe_id` for a whole backfill: keep the returned list, and re-queue failures from it.
+
+    A failed item (retries exhausted, maybe sent) re-queued from the original inputs would get a
+    fresh id and could be counted twice; re-queued from this list it carries the id it was sent with.
+    """
+    idempotency = runtime.operation(operation).idempotency
+    return [with_dedupe_id(idempotency, item) for item in items]
 
 
 def run_item(runtime: Any, operation: str, item: Any, connection: Any, index: int) -> Verdict:

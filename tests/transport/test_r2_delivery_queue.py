@@ -388,3 +388,20 @@ def test_every_keyed_operation_says_where_its_id_goes_in_the_input(rt):
         request = rt.dry_run(op.qualified_name, given, connection)
         sent_ids = json.dumps(request.json).count(fixed)
         assert sent_ids == json.dumps(given).count(fixed) >= 1, op.qualified_name
+
+
+def test_a_backfill_requeued_from_with_dedupe_ids_lands_once(sandbox, harness):
+    """`deliver` + `with_dedupe_ids`: failures re-queued by index carry the ids they were first sent with."""
+    from relaykit.delivery import with_dedupe_ids
+
+    sandbox.set_faults({"schedule": ["reset_after"] * 4, "apis": ONLY_TRACK})  # committed, then the answer is lost
+    inputs = [{"identifier": "r2-backfill", "name": "r2_event", "data": {"n": n}} for n in range(10)]
+    items = with_dedupe_ids(harness.runtime(), TRACK_EVENT, inputs)
+    assert all("event_id" not in item for item in inputs) and len({i["event_id"] for i in items}) == 10
+    connection = sandbox.connection("customerio-track")
+    report = deliver(harness.runtime(retry={"max_attempts": 1}), TRACK_EVENT, items, connection, workers=2)
+    assert report.delivered == 6 and len(report.failed) == 4
+    again = deliver(harness.runtime(), TRACK_EVENT, [items[o.index] for o in report.failed], connection)
+    assert again.delivered == 4
+    assert len(committed_track_ids(sandbox)) == 10  # not 14: the four re-sends were absorbed by id
+    assert sandbox.stats()["duplicates"]["customerio-track"] == 4
