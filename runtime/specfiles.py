@@ -40,7 +40,8 @@ MAX_DEPTH = 64
 MAX_PROBLEMS = 50  # a file full of aliases must not produce a million problems
 
 # The C event parser is ~20x faster and also accepts tabs between flow tokens (as JSON does).
-_LOADER: type = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_PURE_LOADER: type = yaml.SafeLoader
+_LOADER: type = getattr(yaml, "CSafeLoader", _PURE_LOADER)
 
 _CORE = "tag:yaml.org,2002:"
 _STR, _INT, _FLOAT, _BOOL, _NULL = (_CORE + t for t in ("str", "int", "float", "bool", "null"))
@@ -219,17 +220,31 @@ def _read(path: PathArg, max_bytes: int, display: str | None) -> tuple[bytes, st
 def load_yaml(text: str | bytes, file: str, *, max_bytes: int = MAX_BYTES, max_depth: int = MAX_DEPTH) -> Document:
     """Parse one YAML document into JSON-compatible data, or raise `SpecError` with every problem."""
     source = _prepare(text, file, max_bytes)
-    composer = _Composer(source, file, max_depth)
+    composer = _compose(source, file, max_depth, _LOADER)
+    if composer.syntax_failed and _LOADER is not _PURE_LOADER:
+        # libyaml refuses deep flow nesting on its own while scanning ahead, before relaykit sees the events
+        # that cross its limit. The pure-Python parser reads lazily, so it reaches relaykit's own depth check
+        # first: ask it whether the refusal is about nesting, so the message and position are relaykit's on
+        # every backend. This runs only on invalid input.
+        second = _compose(source, file, max_depth, _PURE_LOADER)
+        if second.depth_exceeded:
+            composer = second
+    if composer.result is not None and not composer.problems:
+        data, positions = composer.result
+        return Document(data, file, positions)
+    raise SpecError(composer.problems, f"{file}: invalid YAML")
+
+
+def _compose(source: str, file: str, max_depth: int, loader: type) -> _Composer:
+    composer = _Composer(source, file, max_depth, loader)
     try:
-        data, positions = composer.compose()
+        composer.result = composer.compose()
     except _Abort:
         pass
     except RecursionError:  # depth is capped while composing; this is only a second line of defence
         composer.add(None, "nesting is too deep", f"the limit is {max_depth} levels")
-    else:
-        if not composer.problems:
-            return Document(data, file, positions)
-    raise SpecError(composer.problems, f"{file}: invalid YAML")
+        composer.depth_exceeded = True
+    return composer
 
 
 def load_yaml_file(path: PathArg, *, display: str | None = None, **kw: Any) -> Document:
@@ -241,13 +256,17 @@ def load_yaml_file(path: PathArg, *, display: str | None = None, **kw: Any) -> D
 class _Composer:
     """Builds plain data from PyYAML events, checking every rule as each node is seen."""
 
-    def __init__(self, text: str, file: str, max_depth: int) -> None:
+    def __init__(self, text: str, file: str, max_depth: int, loader: type) -> None:
         self.text = text
         self.file = file
         self.max_depth = max_depth
+        self.loader = loader
         self.problems: list[Problem] = []
         self.path: list[str | int] = []
         self.depth = 0
+        self.result: tuple[Any, _Pos] | None = None
+        self.syntax_failed = False
+        self.depth_exceeded = False
 
     # -- reporting
 
@@ -284,13 +303,14 @@ class _Composer:
             and (context_mark.line, context_mark.column) != (problem_mark.line, problem_mark.column)
         ):
             hint = f"started at line {context_mark.line + 1}, column {context_mark.column + 1}"
+        self.syntax_failed = True
         self.add(problem_mark or context_mark, f"syntax error: {message}", hint)
 
     # -- events
 
     def compose(self) -> tuple[Any, _Pos]:
         try:
-            parser = _LOADER(self.text)
+            parser = self.loader(self.text)
         except yaml.YAMLError as exc:  # the pure-Python reader checks the whole stream up front
             self.syntax_error(exc)
             raise _Abort from None
@@ -339,6 +359,7 @@ class _Composer:
             return self.scalar(event), (pos_line, pos_col, None)
         self.depth += 1
         if self.depth > self.max_depth:
+            self.depth_exceeded = True
             self.add(mark, f"nesting is deeper than {self.max_depth} levels")
             raise _Abort
         try:

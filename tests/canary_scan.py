@@ -494,6 +494,7 @@ class Scanner:
             session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        terminalreporter.write_sep("-", "S3 canary scan")
         terminalreporter.write_line(
             f"S3 canary scan: {self.phases} test phases, {self.records} log records, {self.errors} relaykit errors, "
             f"{self.chars / 1e6:.1f} MB of text scanned for {len(FORMS)} canary forms: {len(self.leaked)} leak(s)")

@@ -18,7 +18,7 @@ from importlib import metadata
 import pytest
 from relaykit import Runtime
 
-pytest_plugins = ["relaykit.sandbox.pytest_plugin", "canary_scan"]  # canary_scan: S3 over the whole suite
+pytest_plugins = ["relaykit.sandbox.pytest_plugin", "canary_scan", "figures"]  # canary_scan: S3 over the whole suite
 
 BUILTIN_CONNECTORS = {"customerio-track", "customerio-app", "customerio-beta", "customerio-pipelines"}
 

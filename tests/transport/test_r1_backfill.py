@@ -14,7 +14,7 @@ FAULTS = {"preset": "F20", "seed": 20, "stall_seconds": 0.6}
 
 
 @pytest.mark.slow
-def test_r1_backfill_under_f20_lands_exactly_once(sandbox, make_rt, capsys):
+def test_r1_backfill_under_f20_lands_exactly_once(sandbox, make_rt, figures):
     sandbox.set_faults(FAULTS)
     # Simulated time 20x real: Track's 100/s bucket never blocks (waits are recorded, not slept);
     # a stalled server is abandoned after 0.25 s of real read timeout. With 20% of requests faulted
@@ -49,6 +49,5 @@ def test_r1_backfill_under_f20_lands_exactly_once(sandbox, make_rt, capsys):
     assert stats["faults"].get("reset_after", 0) > 0 and stats["faults"].get("stall", 0) > 0
     assert rt.waits and max(rt.waits) < 90  # backoff was recorded, never slept
     assert duration < 120
-    with capsys.disabled():
-        print(f"\nR1: {duration:.1f}s; track {track.to_dict()}; pipelines {pipes.to_dict()}; "
+    figures.add("R1", f"{duration:.1f}s; track {track.to_dict()}; pipelines {pipes.to_dict()}; "
               f"duplicates absorbed {dupes}; faults {stats['faults']}")

@@ -59,7 +59,7 @@ def run_window(sandbox, with_app: bool) -> tuple[Counter, list[dict]]:
 
 
 @pytest.mark.slow
-def test_client_limits_match_a_server_enforcing_them_and_classes_are_isolated(sandbox, capsys):
+def test_client_limits_match_a_server_enforcing_them_and_classes_are_isolated(sandbox, figures):
     alone, journal_alone = run_window(sandbox, with_app=False)
     mixed, journal_mixed = run_window(sandbox, with_app=True)
     sandbox.set_rate_limits(False)
@@ -79,6 +79,5 @@ def test_client_limits_match_a_server_enforcing_them_and_classes_are_isolated(sa
     assert track_alone >= 0.7 * (100 + 100 * (WINDOW - lag))  # the limit, not the machine, is the bottleneck
     assert app_mixed >= 0.7 * (10 + 10 * (WINDOW - lag))  # App really was saturated
     assert track_mixed >= 0.95 * track_alone  # and that cost Track less than 5%
-    with capsys.disabled():
-        print(f"\nR6: track alone {track_alone}, track with App saturated {track_mixed}, app {app_mixed} "
+    figures.add("R6", f"track alone {track_alone}, track with App saturated {track_mixed}, app {app_mixed} "
               f"in {WINDOW}s; 429s {sum(1 for e in journal_alone + journal_mixed if e['status'] == 429)}")

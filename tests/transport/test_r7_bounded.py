@@ -96,7 +96,7 @@ def _traced_peak(fn):
     pytest.param({"kind": "body", "size": 100_000_000, "body": "x" * 100}, id="100MB-declared"),
     pytest.param({"kind": "body", "size": 100_000_000, "gzip": True}, id="gzip-bomb-100MB"),
 ])
-def test_oversized_response_aborts_at_the_cap_with_bounded_memory(sandbox, fault, capsys):
+def test_oversized_response_aborts_at_the_cap_with_bounded_memory(sandbox, fault, figures):
     """R7: the cap counts decoded bytes; memory stays under 2x the cap; a keyed call does not resend."""
     sandbox.set_faults({"schedule": [fault] * 3})
     rt = Runtime(sleep=lambda s: None)
@@ -115,8 +115,7 @@ def test_oversized_response_aborts_at_the_cap_with_bounded_memory(sandbox, fault
     assert errors and "cap" in str(errors[0]) and errors[0].retryable is False
     assert errors[0].attempts == 1 and len(sandbox.journal()) == 1
     assert peak < 2 * CAP and rss_growth < 2 * CAP
-    with capsys.disabled():
-        print(f"\nR7 {'gzip bomb' if fault.get('gzip') else 'plain'}: traced peak {peak / 2**20:.1f} MiB, "
+    figures.add("R7", f"{'gzip bomb' if fault.get('gzip') else 'plain'}: traced peak {peak / 2**20:.1f} MiB, "
               f"max-RSS growth {rss_growth / 2**20:.1f} MiB (cap {CAP / 2**20:.0f} MiB)")
 
 
