@@ -48,7 +48,7 @@ def relaykit_runtime() -> Any:
     token from a real bucket on every call; its budget is merely a million times larger.
     """
     from relaykit import Runtime
-    from relaykit.ratelimit import RateLimiter
+    from relaykit.transport.ratelimit import RateLimiter
 
     class Unthrottled(RateLimiter):
         def reserve(self, key: tuple[str, str], requests: int, per: float, burst: int | None = None,

@@ -30,8 +30,8 @@ def _median_us(func: Callable[[], Any], calls: int, batches: int) -> float:
 
 
 def run_stages(target: Target, *, calls: int, batches: int = 5) -> dict[str, float]:
-    from relaykit.executor import Executor, decode_body, validate_input
-    from relaykit.transport import SendOptions
+    from relaykit.call.executor import Executor, decode_body, validate_input
+    from relaykit.transport.sender import SendOptions
 
     rt = clients.relaykit_runtime()
     bare = clients.BareTrack(target)

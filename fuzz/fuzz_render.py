@@ -37,9 +37,9 @@ if os.environ.get("PYTHONHASHSEED") != "0":  # the same -seed must replay the sa
 import atheris
 
 with atheris.instrument_imports(include=["relaykit", "urllib3"]):
-    import relaykit.executor  # loaded lazily by the runtime; imported here so it is instrumented
-    import relaykit.render
-    import relaykit.templates  # noqa: F401
+    import relaykit.call.executor  # loaded lazily by the runtime; imported here so it is instrumented
+    import relaykit.call.render
+    import relaykit.templates.compiled  # noqa: F401
     from relaykit import Runtime
     from relaykit.errors import RelaykitError
     from urllib3.util import parse_url

@@ -40,7 +40,7 @@ if os.environ.get("PYTHONHASHSEED") != "0":  # the same -seed must replay the sa
 import atheris
 
 with atheris.instrument_imports(include=["relaykit.webhooks"]):
-    from relaykit.webhooks import WebhookReceiver
+    from relaykit.webhooks.receiver import WebhookReceiver
 
 NOW = 1_700_000_000
 TOLERANCE = 300

@@ -35,13 +35,12 @@ from .errors import (
     UnknownNameError,
     UnknownOperationError,
 )
-from .hookspecs import hookimpl
 from .models import HttpRequest, Result
+from .plugins.hookspecs import hookimpl
 from .redact import Secret
-from .registry import ConnectorSource
 from .runtime import Runtime
-
-__version__ = "0.1.0"
+from .specs.sources import ConnectorSource
+from .version import __version__
 
 __all__ = [
     "AuthenticationError",

@@ -17,23 +17,24 @@ from collections.abc import Callable, Iterable, Mapping
 from importlib import resources
 from typing import TYPE_CHECKING, Any
 
-from .connection import ConnectionResolver, ResolvedConnection
+from .call.connection import ConnectionResolver, ResolvedConnection
 from .errors import PluginError, Problem, RelaykitError, SpecError, UnknownConnectorError, UnknownOperationError
-from .jsonschemas import SchemaStore
 from .models import HttpRequest, Result
-from .plugins import PluginInfo, build_plugin_manager, describe_plugins, provider_name
+from .names import suggest
+from .plugins.manager import PluginInfo, build_plugin_manager, describe_plugins, provider_name
+from .plugins.registry import AuthRegistrar, ConnectorRegistrar, OperationKindRegistrar
 from .redact import install_log_filter
-from .registry import AuthRegistrar, ConnectorRegistrar, OperationKindRegistrar, suggest
-from .retry import check_overrides
-from .specs import ConnectorSpec, OperationSpec, RetryPolicy, SpecLoader, Timeouts
-from .templates import FilterRegistry, default_filters
+from .specs.jsonschemas import SchemaStore
+from .specs.loader import ConnectorSpec, OperationSpec, RetryPolicy, SpecLoader, Timeouts
+from .templates.compiled import FilterRegistry, default_filters
+from .transport.retry import check_overrides
 
 if TYPE_CHECKING:
     import requests
 
-    from .automation import Automation, AutomationRun
-    from .executor import Executor
-    from .transport import Transport
+    from .automation.model import Automation, AutomationRun
+    from .call.executor import Executor
+    from .transport.sender import Transport
 
 
 def split_name(name: str) -> tuple[str, str]:
@@ -125,8 +126,8 @@ class Runtime:
         # The send pipeline (transport, executor, and with them requests and urllib3) is built on
         # first use: `relaykit connectors`, `operations`, `describe` and `validate` never import it.
         def make_pipeline() -> tuple[Any, Any]:
-            from .executor import Executor
-            from .transport import Transport
+            from .call.executor import Executor
+            from .transport.sender import Transport
 
             transport = Transport(session, clock=clock, wall_clock=wall_clock, sleep=sleep, rng=rng,
                                   observers=self._pm.hook if observed else None, timeouts=timeouts, retry=retry)
@@ -325,7 +326,7 @@ class Runtime:
         """Everything before sending: look up, resolve the connection, validate input, render."""
         op = self.operation(name)
         conn = self.resolve_connection(op.connector.name, connection)
-        from .executor import validate_input  # the send pipeline loads on first use (see `make_pipeline`)
+        from .call.executor import validate_input  # the send pipeline loads on first use (see `make_pipeline`)
 
         data = validate_input(op, input)
         request = self._kinds.get(op.kind)(op, data, conn)

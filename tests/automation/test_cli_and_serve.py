@@ -10,14 +10,14 @@ import pytest
 from canary_scan import leaks
 from relaykit import Runtime
 from relaykit.automation import AutomationInputError, load_automation
-from relaykit.automation_cli import (
+from relaykit.cli.args import UsageError
+from relaykit.cli.automations import (
     add_run_arguments,
     add_serve_arguments,
     build_receiver,
     run_command,
     serve_command,
 )
-from relaykit.cli import UsageError
 from relaykit.errors import SpecError
 from relaykit.sandbox import Sandbox
 

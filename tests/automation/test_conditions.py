@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from relaykit.conditions import ConditionError, compile_condition
+from relaykit.automation.conditions import ConditionError, compile_condition
 from relaykit.errors import SpecError
-from relaykit.templates import default_filters
+from relaykit.templates.compiled import default_filters
 
 ROOTS = ("inputs", "steps", "item", "index")
 CTX = {

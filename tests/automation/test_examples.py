@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 from relaykit.automation import load_automation, run_automation
-from relaykit.ids import new_ulid
+from relaykit.call.ids import new_ulid
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 

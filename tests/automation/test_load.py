@@ -492,7 +492,7 @@ def test_meta_schema_is_valid_and_accepts_the_examples():
     root = Path(__file__).resolve().parents[2]
     schema = json.loads((root / "schemas" / "automation.schema.json").read_text())
     Draft202012Validator.check_schema(schema)
-    from relaykit.specfiles import load_yaml_file
+    from relaykit.specs.documents import load_yaml_file
 
     validator = Draft202012Validator(schema)
     examples = sorted((root / "examples").glob("*.yaml"))

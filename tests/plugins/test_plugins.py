@@ -16,8 +16,8 @@ from relaykit import (
     UnknownConnectorError,
     UnknownOperationError,
     hookimpl,
-    hookspecs,
 )
+from relaykit.plugins import hookspecs
 
 CONNECTOR_YAML = """\
 spec_version: 1
@@ -234,7 +234,7 @@ def test_hook_register_template_filters(acme):
 
 
 def test_hook_register_auth_schemes(tmp_path, echo_server):
-    from relaykit.auth import Auth
+    from relaykit.transport.auth import Auth
 
     class SigPlugin(AcmePlugin):
         @hookimpl

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from jsonschema import Draft202012Validator
-from relaykit.specfiles import load_yaml_file
+from relaykit.specs.documents import load_yaml_file
 from relaykit.testing import check_connector
 
 ROOT = Path(__file__).resolve().parents[2]

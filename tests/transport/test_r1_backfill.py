@@ -6,8 +6,8 @@ from __future__ import annotations
 import time
 
 import pytest
-from relaykit.delivery import deliver
-from relaykit.ids import new_ulid
+from relaykit.call.ids import new_ulid
+from relaykit.delivery.pool import deliver
 
 N = 10_000
 FAULTS = {"preset": "F20", "seed": 20, "stall_seconds": 0.6}

@@ -21,9 +21,9 @@ import time
 import pytest
 from canary_scan import PIPELINES_KEY, SITE_ID, TRACK_KEY
 from relaykit import Runtime
-from relaykit.delivery import deliver
-from relaykit.delivery_queue import IN_FLIGHT, NOT_SENT, QUEUE_CLOSED, QUEUE_FULL, DeliveryQueue
-from relaykit.ids import new_ulid
+from relaykit.call.ids import new_ulid
+from relaykit.delivery.pool import deliver
+from relaykit.delivery.queue import IN_FLIGHT, NOT_SENT, QUEUE_CLOSED, QUEUE_FULL, DeliveryQueue
 
 TRACK_EVENT = "customerio-track.track_event"
 ONLY_TRACK = ["customerio-track"]
@@ -317,7 +317,7 @@ def test_context_manager_flushes_and_later_submits_are_rejected(sandbox, harness
 EXIT_SCRIPT = """
 import json, sys
 from relaykit import Runtime
-from relaykit.delivery_queue import DeliveryQueue
+from relaykit.delivery.queue import DeliveryQueue
 
 connection, ids = json.loads(sys.argv[1]), json.loads(sys.argv[2])
 queue = DeliveryQueue(Runtime(), "customerio-track.track_event", connection, workers=2,
@@ -392,7 +392,7 @@ def test_every_keyed_operation_says_where_its_id_goes_in_the_input(rt):
 
 def test_a_backfill_requeued_from_with_dedupe_ids_lands_once(sandbox, harness):
     """`deliver` + `with_dedupe_ids`: failures re-queued by index carry the ids they were first sent with."""
-    from relaykit.delivery import with_dedupe_ids
+    from relaykit.delivery.pool import with_dedupe_ids
 
     sandbox.set_faults({"schedule": ["reset_after"] * 4, "apis": ONLY_TRACK})  # committed, then the answer is lost
     inputs = [{"identifier": "r2-backfill", "name": "r2_event", "data": {"n": n}} for n in range(10)]

@@ -13,7 +13,7 @@ from collections import Counter
 
 import pytest
 from relaykit import Runtime
-from relaykit.ratelimit import SERVER_LAG
+from relaykit.transport.ratelimit import SERVER_LAG
 
 WINDOW = 2.0
 TRACK_LIMIT = {"limit": 100, "per": 1, "burst": 100}  # the Track connector's YAML: 100/s

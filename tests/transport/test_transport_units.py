@@ -14,11 +14,11 @@ import time
 
 import pytest
 from relaykit import Runtime, TransportError
-from relaykit.delivery import deliver
+from relaykit.delivery.pool import deliver
 from relaykit.models import HttpRequest
 from relaykit.redact import install_log_filter, mask_payload
-from relaykit.transport import display_url
-from relaykit.watchdog import WATCHDOG
+from relaykit.transport.sender import display_url
+from relaykit.transport.watchdog import WATCHDOG
 
 
 class FakeConn:

@@ -1,0 +1,199 @@
+"""Turn a user's connection config into what a call needs: region, base URL, auth and a fingerprint.
+
+Everything here happens before any byte is sent, and every failure is a `ConnectionConfigError`
+that names the field but never its value. Credentials with stray whitespace or control characters
+are refused rather than stripped: requests would otherwise raise `InvalidHeader` with the whole
+token in its message. A `sandbox_url` may only point at a loopback address, so an automation file
+cannot redirect a credential to another host.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import ipaddress
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+from ..errors import ConnectionConfigError, Problem
+from ..redact import MIN_SECRET_LENGTH, REDACTOR, Secret
+from ..specs.jsonschemas import apply_defaults, error_problems
+from ..specs.loader import ConnectorSpec
+from ..templates.compiled import MISSING
+from ..transport.auth import Auth
+
+_CONTROL = {chr(c) for c in range(32)} | {"\x7f"}
+
+
+@dataclass(frozen=True, repr=False)
+class ResolvedConnection:
+    """A validated connection: where to send, how to authenticate, and which rate-limit bucket to use."""
+
+    connector: str
+    region: str
+    base_url: str
+    public: Mapping[str, Any]  # non-secret fields, the only ones templates may read
+    auth: Auth
+    fingerprint: str  # a hash, never the secret: keys rate-limit buckets per credential
+    sandbox: bool
+
+    def __repr__(self) -> str:
+        return f"ResolvedConnection({self.connector}, region={self.region}, base_url={self.base_url})"
+
+
+def is_loopback_host(host: str) -> bool:
+    """True for localhost, 127.0.0.0/8 and ::1 — the only hosts a sandbox URL may name."""
+    host = host.strip("[]").lower().rstrip(".")
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _check_strings(config: Mapping[str, Any], secret_fields: frozenset[str]) -> list[Problem]:
+    problems = []
+    for name, value in config.items():
+        if not isinstance(value, str):
+            continue
+        pointer = f"/{name}"
+        if value != value.strip():
+            problems.append(Problem("has leading or trailing whitespace; remove it (nothing is stripped silently)",
+                                    pointer=pointer))
+        elif any(ch in _CONTROL for ch in value):
+            problems.append(Problem("contains a control character", pointer=pointer))
+        elif name in secret_fields and not value.isascii():
+            problems.append(Problem("contains non-ASCII characters, which HTTP headers cannot carry reliably",
+                                    pointer=pointer))
+        if name in secret_fields and value and len(value) < MIN_SECRET_LENGTH:
+            problems.append(Problem(f"is too short to be a real credential (under {MIN_SECRET_LENGTH} characters)",
+                                    pointer=pointer))
+    return problems
+
+
+def sandbox_base_url(sandbox_url: str, connector: str, region: str, real_base: str) -> str:
+    """The sandbox's address for a connector and region: `root/connector/region` + the real base path."""
+    return f"{sandbox_url.rstrip('/')}/{connector}/{region}{urlsplit(real_base).path}".rstrip("/")
+
+
+def _check_sandbox_url(value: str) -> Problem | None:
+    try:
+        parts = urlsplit(value)
+        port = parts.port
+    except ValueError:
+        return Problem("is not a valid URL", pointer="/sandbox_url")
+    del port
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return Problem("must be an http(s) URL such as http://127.0.0.1:8080", pointer="/sandbox_url")
+    if parts.username is not None or parts.password is not None or "@" in parts.netloc:
+        return Problem("must not contain user information", pointer="/sandbox_url")
+    if parts.query or parts.fragment or parts.path not in ("", "/") or "\\" in value:
+        return Problem("must be the sandbox root: scheme, host and port only", pointer="/sandbox_url")
+    if not is_loopback_host(parts.hostname):
+        return Problem("must point at a loopback address (localhost, 127.0.0.0/8 or ::1)", pointer="/sandbox_url")
+    return None
+
+
+class _FieldValues(dict):  # type: ignore[type-arg]
+    """A connection's field values, credentials revealed, with a repr that masks `hidden` fields.
+
+    A traceback rendered with frame locals (`pytest -l`, Sentry, rich) shows this dict while a
+    connection is checked; the credentials must not appear there even after `Secret.reveal()`.
+    """
+
+    __slots__ = ("hidden",)
+
+    def __init__(self, values: Mapping[str, Any], hidden: Any) -> None:
+        super().__init__(values)
+        self.hidden = hidden
+
+    def __repr__(self) -> str:
+        return repr({k: ("***" if self.hidden is ALL or k in self.hidden else v) for k, v in self.items()})
+
+
+ALL = object()  # `_FieldValues(hidden=ALL)`: every value is a credential (rendered auth parameters)
+
+
+class ConnectionResolver:
+    """Resolves connection configs for a runtime, caching the result per exact config (hot path)."""
+
+    def __init__(self, validator_for: Callable[[ConnectorSpec], Any], auth_factory: Callable[[str], Any]) -> None:
+        self._validator_for = validator_for
+        self._auth_factory = auth_factory
+        self._cache: dict[tuple[Any, ...], ResolvedConnection] = {}
+        self._lock = threading.Lock()
+
+    def resolve(self, spec: ConnectorSpec, config: Mapping[str, Any]) -> ResolvedConnection:
+        if not isinstance(config, Mapping):
+            raise ConnectionConfigError(spec.name, [Problem("a connection must be an object of fields")])
+        key = self._cache_key(spec, config)
+        if key is not None:
+            cached = self._cache.get(key)
+            if cached is not None:
+                return cached
+        resolved = self._resolve(spec, config)
+        if key is not None:
+            with self._lock:
+                if len(self._cache) > 256:
+                    self._cache.clear()
+                self._cache[key] = resolved
+        return resolved
+
+    @staticmethod
+    def _cache_key(spec: ConnectorSpec, config: Mapping[str, Any]) -> tuple[Any, ...] | None:
+        try:
+            items = tuple(sorted(config.items()))
+            hash(items)
+        except TypeError:
+            return None
+        return (spec.name, id(spec), items)
+
+    def _resolve(self, spec: ConnectorSpec, config: Mapping[str, Any]) -> ResolvedConnection:
+        values = _FieldValues({k: (v.reveal() if isinstance(v, Secret) else v) for k, v in config.items()},
+                              spec.secret_fields)
+        problems = _check_strings(values, spec.secret_fields)
+        region_value = values.get("region")
+        if isinstance(region_value, str) and region_value not in spec.base_urls:
+            problems.append(Problem(f"unknown region; must be one of: {', '.join(spec.regions)}", pointer="/region"))
+        validator = self._validator_for(spec)
+        for problem in error_problems(validator.iter_errors(values)):
+            if problem.pointer == "/region" and any(p.pointer == "/region" for p in problems):
+                continue
+            if problem.message == "is required":
+                problem = Problem(f"is required (missing credential field {problem.pointer[1:]!r})",
+                                  pointer=problem.pointer,
+                                  hint=f"or set RELAYKIT_{spec.name.upper().replace('-', '_')}_"
+                                       f"{problem.pointer[1:].upper()}")
+            problems.append(problem)
+        sandbox_url = values.get("sandbox_url")
+        if isinstance(sandbox_url, str) and not any(p.pointer == "/sandbox_url" for p in problems):
+            bad = _check_sandbox_url(sandbox_url)
+            if bad:
+                problems.append(bad)
+        if problems:
+            raise ConnectionConfigError(spec.name, problems)
+
+        values = _FieldValues(apply_defaults(spec.connection_schema, values), spec.secret_fields)
+        region = values["region"]
+        real_base = spec.base_urls[region]
+        base_url = sandbox_base_url(sandbox_url, spec.name, region, real_base) if sandbox_url else real_base
+        for name in spec.secret_fields:
+            if isinstance(values.get(name), str):
+                REDACTOR.add_secret(values[name])
+        params = spec.auth.render({"connection": values})
+        params = _FieldValues({k: ("" if v is MISSING or v is None else str(v)) for k, v in params.items()}, ALL)
+        auth = self._auth_factory(spec.auth_type)(params)
+        REDACTOR.add(*auth.secret_forms())
+        digest = hashlib.sha256()
+        # every credential field (Track's site_id too), not only the secret ones: a bucket per credential
+        for part in (spec.name, base_url, *(f"{k}={values.get(k)}" for k in sorted(values) if k != "sandbox_url")):
+            digest.update(part.encode("utf-8", "surrogatepass"))
+            digest.update(b"\0")
+        public = {k: v for k, v in values.items() if k not in spec.secret_fields}
+        return ResolvedConnection(
+            connector=spec.name, region=region, base_url=base_url, public=public, auth=auth,
+            fingerprint=digest.hexdigest()[:16], sandbox=bool(sandbox_url),
+        )

@@ -1,0 +1,521 @@
+"""Load connector and operation YAML into frozen, ready-to-run specs, reporting every problem at once.
+
+Pipeline per file: strict YAML (`specfiles`) -> meta-schema (all errors, with file:line:col) ->
+semantic checks the meta-schema cannot express (names match their files, schemas exist and are
+valid, templates parse and read only allowed variables, secrets are read only by `auth`) -> frozen
+dataclasses with compiled templates and validators, so a call does no parsing at all.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from copy import deepcopy
+from dataclasses import dataclass, field
+from typing import Any
+
+from jsonschema import Draft202012Validator
+
+from ..errors import Problem, SpecError
+from ..names import suggest
+from ..templates.compiled import Compiled, FilterRegistry, compile_value
+from .documents import Document, load_yaml_file
+from .fastcheck import fast_check
+from .jsonschemas import FORMAT_CHECKER, SchemaStore, error_problems
+from .sources import ConnectorSource, Location
+
+REQUEST_ROOTS = ("input", "connection", "region")
+RESPONSE_ROOTS = ("response", "request", "input")
+AUTH_ROOTS = ("connection",)
+RAW_INPUT_SCHEMA = "raw_http_request.input.json"
+RAW_OUTPUT_SCHEMA = "raw_http_request.output.json"
+_EXPR = re.compile(r"\{\{\s*(.*?)\s*\}\}")
+
+
+@dataclass(frozen=True)
+class Timeouts:
+    """Per-attempt connect and read timeouts, and the whole call's deadline across attempts."""
+
+    connect: float = 5.0
+    read: float = 30.0
+    total: float = 90.0
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How many attempts, the backoff envelope, and the longest Retry-After worth waiting for."""
+
+    max_attempts: int = 4
+    initial: float = 0.5
+    factor: float = 2.0
+    max: float = 8.0
+    max_retry_after: float = 60.0
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The connector defaults an operation may override (StackStorm's overridable attributes)."""
+
+    headers: Mapping[str, str] = field(default_factory=dict)
+    timeout: Timeouts = Timeouts()
+    retry: RetryPolicy = RetryPolicy()
+    rate_limit_class: str | None = None
+    limits: Mapping[str, Any] = field(default_factory=dict)
+    max_response_bytes: int = 10 * 1024 * 1024
+
+    def merged(self, raw: Mapping[str, Any]) -> Settings:
+        """These settings with the named keys of `raw` (YAML) overriding, nested ones key by key."""
+        timeout = self.timeout
+        if "timeout" in raw:
+            timeout = Timeouts(**{**timeout.__dict__, **raw["timeout"]})
+        retry = self.retry
+        if "retry" in raw:
+            flat = dict(raw["retry"])
+            backoff = flat.pop("backoff", {})
+            retry = RetryPolicy(**{**retry.__dict__, **flat, **backoff})
+        return Settings(
+            headers={**self.headers, **raw.get("headers", {})},
+            timeout=timeout,
+            retry=retry,
+            rate_limit_class=raw.get("rate_limit_class", self.rate_limit_class),
+            limits={**self.limits, **raw.get("limits", {})},
+            max_response_bytes=raw.get("max_response_bytes", self.max_response_bytes),
+        )
+
+
+@dataclass(frozen=True)
+class RateLimit:
+    """A token bucket declaration: `requests` per `per` seconds, with an optional burst size."""
+
+    requests: int
+    per: float
+    burst: int | None = None
+
+
+@dataclass(frozen=True)
+class Idempotency:
+    """safe: repeat freely; keyed: a dedupe id at `key` is reused on retries; unsafe: send at most once."""
+
+    mode: str = "safe"
+    key: str | None = None
+    input_key: str | None = None  # where the caller's own id goes in the input (see `delivery.with_dedupe_id`)
+
+
+@dataclass(frozen=True)
+class RawRule:
+    """Raw HTTP: which rate-limit class, idempotency and limits apply to a path glob."""
+
+    pattern: re.Pattern[str]
+    methods: frozenset[str] | None
+    rate_limit_class: str | None
+    idempotency: Idempotency | None
+    limits: Mapping[str, Any]
+
+    def matches(self, method: str, endpoint: str) -> bool:
+        return (self.methods is None or method in self.methods) and bool(self.pattern.fullmatch(endpoint))
+
+
+@dataclass(frozen=True)
+class ConnectorSpec:
+    """A loaded connector: connection schema, regions, auth, defaults, rate limits and error rules."""
+
+    name: str
+    title: str
+    version: str
+    description: str
+    docs_url: str | None
+    base_urls: Mapping[str, str]
+    default_region: str
+    connection_schema: Mapping[str, Any]
+    secret_fields: frozenset[str]
+    auth_type: str
+    auth: Compiled
+    defaults: Settings
+    rate_limits: Mapping[str, RateLimit]
+    raw_rules: tuple[RawRule, ...]
+    message_from: tuple[str, ...]
+    request_id_header: str | None
+    hints: Mapping[int, str]
+    operation_names: tuple[str, ...]
+    source: ConnectorSource
+    provider: str
+    file: str
+
+    @property
+    def regions(self) -> tuple[str, ...]:
+        return tuple(self.base_urls)
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "title": self.title,
+            "version": self.version,
+            "description": self.description,
+            "regions": list(self.regions),
+            "base_urls": dict(self.base_urls),
+            "operations": list(self.operation_names),
+            "provider": self.provider,
+        }
+
+
+@dataclass(frozen=True)
+class RequestTemplate:
+    """The compiled request mapping of a declarative (`http`) operation."""
+
+    method: str
+    path: Compiled
+    path_display: str
+    query: Compiled | None
+    headers: Compiled | None
+    body_kind: str | None  # json | form | raw | None
+    body: Compiled | None
+    content_type: str | None
+
+
+@dataclass(frozen=True)
+class OperationSpec:
+    """A loaded operation: schemas (raw and compiled), request/response mapping and call settings."""
+
+    connector: ConnectorSpec
+    name: str
+    title: str
+    description: str
+    docs_url: str | None
+    kind: str
+    input_schema: Mapping[str, Any]
+    output_schema: Mapping[str, Any]
+    input_validator: Draft202012Validator
+    output_validator: Draft202012Validator
+    idempotency: Idempotency
+    request: RequestTemplate | None
+    success: tuple[int, ...]
+    output: Compiled | None
+    settings: Settings
+    examples: tuple[Mapping[str, Any], ...]
+    file: str
+    # compiled at load (see `fast_check`): True proves the value valid, so the validator is skipped
+    input_check: Callable[[Any], bool | None] | None = None
+    output_check: Callable[[Any], bool | None] | None = None
+
+    @property
+    def qualified_name(self) -> str:
+        return f"{self.connector.name}.{self.name}"
+
+    def describe(self) -> dict[str, Any]:
+        """Schemas and docs, for host UIs that render forms and for `relaykit describe`."""
+        request = None
+        if self.request is not None:
+            request = {"method": self.request.method, "path": self.request.path_display}
+        return {
+            "name": self.qualified_name,
+            "connector": self.connector.name,
+            "operation": self.name,
+            "title": self.title,
+            "description": self.description,
+            "docs_url": self.docs_url,
+            "kind": self.kind,
+            "request": request,
+            "idempotency": self.idempotency.mode,
+            "rate_limit_class": self.settings.rate_limit_class,
+            "input_schema": self.input_schema,
+            "output_schema": self.output_schema,
+            "connection_schema": self.connector.connection_schema,
+            "examples": [dict(e) for e in self.examples],
+        }
+
+
+def _display(location: Location, fallback: str) -> str:
+    text = str(location)
+    for marker in ("operations/", "schemas/", "connectors/"):
+        index = text.rfind("/" + marker)
+        if index >= 0:
+            return text[index + 1:]
+    return text or fallback
+
+
+def _meta_problems(doc: Document, validator: Draft202012Validator, check: Callable[[Any], bool | None] | None = None
+                   ) -> list[Problem]:
+    if check is not None and check(doc.data) is True:
+        return []  # proven valid by the compiled check: jsonschema would report nothing
+    found = error_problems(validator.iter_errors(doc.data))
+    return [doc.problem(p.pointer, p.message, p.hint) for p in found]
+
+
+def _compile(value: Any, roots: tuple[str, ...], filters: FilterRegistry, doc: Document, pointer: str,
+             problems: list[Problem]) -> Compiled | None:
+    try:
+        return compile_value(value, roots=roots, filters=filters, file=doc.file, pointer=pointer, locate=doc.locate)
+    except SpecError as exc:
+        problems.extend(exc.problems)
+        return None
+
+
+def _glob_to_regex(glob: str) -> re.Pattern[str]:
+    parts = []
+    for chunk in re.split(r"(\*\*|\*)", glob):
+        if chunk == "**":
+            parts.append(".*")
+        elif chunk == "*":
+            parts.append("[^/]+")
+        else:
+            parts.append(re.escape(chunk))
+    return re.compile("".join(parts))
+
+
+def _idempotency(raw: Mapping[str, Any] | None, default: str) -> Idempotency:
+    if not raw:
+        return Idempotency(default)
+    return Idempotency(raw["mode"], raw.get("key"), raw.get("input_key"))
+
+
+def _secret_fields(connection: Mapping[str, Any]) -> frozenset[str]:
+    props = connection.get("properties", {})
+    return frozenset(
+        name for name, sub in props.items()
+        if isinstance(sub, Mapping) and (sub.get("secret") or sub.get("writeOnly"))
+    )
+
+
+class SpecLoader:
+    """Loads connectors and their operations for one `Runtime` (filters, auth schemes and kinds fixed)."""
+
+    def __init__(self, store: SchemaStore, filters: FilterRegistry, auth_schemes: list[str], kinds: list[str]) -> None:
+        self.store = store
+        self.filters = filters
+        self.auth_schemes = auth_schemes
+        self.kinds = kinds
+        self._meta: dict[str, tuple[Draft202012Validator, Callable[[Any], bool | None] | None]] = {}
+
+    def _meta_schema(self, name: str) -> tuple[Draft202012Validator, Callable[[Any], bool | None] | None]:
+        """The meta-schema validator for connector or operation files, and its compiled fast check.
+
+        Loaded on first use: `relaykit connectors` never reads operation files, so it never pays
+        for the operation meta-schema.
+        """
+        meta = self._meta.get(name)
+        if meta is None:
+            schema = self.store.load(self.store.uri("", name))
+            meta = self._meta[name] = (self.store.validator(schema),
+                                       fast_check(schema, self.store.registry, FORMAT_CHECKER))
+        return meta
+
+    @property
+    def _connector_meta(self) -> Draft202012Validator:
+        return self._meta_schema("connector.schema.json")[0]
+
+    @property
+    def _operation_meta(self) -> Draft202012Validator:
+        return self._meta_schema("operation.schema.json")[0]
+
+    # -- connectors ---------------------------------------------------------------------------
+    def load_connector(self, source: ConnectorSource, provider: str, *, trusted: bool = False) -> ConnectorSpec:
+        """Load and check a connector file.
+
+        `trusted` (relaykit's own files, checked by CI) skips re-checking that the connection block
+        is a valid JSON Schema: the one check the compiled meta-schema check cannot do fast.
+        """
+        display = _display(source.connector, f"{source.name}/connector.yaml")
+        if not source.connector.is_file():
+            raise SpecError(Problem(f"connector file not found for {source.name!r} (provided by {provider})",
+                                    file=display))
+        doc = load_yaml_file(source.connector, display=display)
+        problems = _meta_problems(doc, *self._meta_schema("connector.schema.json"))
+        if problems:
+            raise SpecError(problems, f"{display}: invalid connector")
+        data: dict[str, Any] = doc.data
+        if data["name"] != source.name:
+            problems.append(doc.problem("/name", f"must equal the registered connector name {source.name!r}"))
+        regions = list(data["base_url"])
+        default_region = data.get("default_region", regions[0])
+        if default_region not in regions:
+            problems.append(doc.problem("/default_region", f"must be one of: {', '.join(regions)}"))
+        auth_raw = dict(data["auth"])
+        auth_type = auth_raw.pop("type")
+        if auth_type not in self.auth_schemes:
+            problems.append(doc.problem("/auth/type", "unknown auth scheme",
+                                        _hint(auth_type, self.auth_schemes)))
+        connection = deepcopy(data["connection"])
+        try:
+            if not trusted:
+                Draft202012Validator.check_schema(connection)
+        except Exception:
+            problems.append(doc.problem("/connection", "is not a valid JSON Schema"))
+        props = connection.setdefault("properties", {})
+        fields = set(props)
+        for reserved in ("region", "sandbox_url"):
+            if reserved in fields:
+                problems.append(doc.problem(f"/connection/properties/{reserved}",
+                                            "is added by relaykit; do not declare it"))
+        props["region"] = {"type": "string", "title": "Region", "enum": regions, "default": default_region}
+        props["sandbox_url"] = {
+            "type": "string",
+            "title": "Sandbox URL",
+            "description": "Root URL of a running relaykit sandbox (loopback only), e.g. http://127.0.0.1:8080",
+        }
+        connection.setdefault("additionalProperties", False)
+        auth = _compile(auth_raw, AUTH_ROOTS, self.filters, doc, "/auth", problems)
+        if auth is not None:
+            for ref in auth.references():
+                if len(ref) < 2 or ref[1] not in fields:
+                    problems.append(doc.problem("/auth", "reads a connection field that is not declared",
+                                                _hint(ref[1] if len(ref) > 1 else "", sorted(fields))))
+        defaults = Settings().merged(data.get("defaults", {}))
+        rate_limits = {name: RateLimit(v["requests"], float(v["per"]), v.get("burst"))
+                       for name, v in data.get("rate_limits", {}).items()}
+        if defaults.rate_limit_class and defaults.rate_limit_class not in rate_limits:
+            problems.append(doc.problem("/defaults/rate_limit_class", "is not declared under rate_limits",
+                                        _hint(defaults.rate_limit_class, list(rate_limits))))
+        rules = []
+        for index, rule in enumerate(data.get("raw_http", {}).get("rules", [])):
+            cls = rule.get("rate_limit_class")
+            if cls and cls not in rate_limits:
+                problems.append(doc.problem(f"/raw_http/rules/{index}/rate_limit_class",
+                                            "is not declared under rate_limits", _hint(cls, list(rate_limits))))
+            rules.append(RawRule(
+                pattern=_glob_to_regex(rule["path"]),
+                methods=frozenset(m.upper() for m in rule["methods"]) if "methods" in rule else None,
+                rate_limit_class=cls,
+                idempotency=_idempotency(rule.get("idempotency"), "safe") if "idempotency" in rule else None,
+                limits=rule.get("limits", {}),
+            ))
+        errors = data.get("errors", {})
+        hints: dict[int, str] = {}
+        for key, text in errors.get("hints", {}).items():
+            if not str(key).isdigit():
+                problems.append(doc.problem(f"/errors/hints/{key}", "keys must be HTTP status codes"))
+            else:
+                hints[int(key)] = text
+        names = self._operation_names(source)
+        if problems:
+            raise SpecError(problems, f"{display}: invalid connector")
+        return ConnectorSpec(
+            name=data["name"], title=data["title"], version=str(data["version"]),
+            description=data.get("description", ""), docs_url=data.get("docs_url"),
+            base_urls=dict(data["base_url"]), default_region=default_region,
+            connection_schema=connection, secret_fields=_secret_fields(connection),
+            auth_type=auth_type, auth=auth,  # type: ignore[arg-type]
+            defaults=defaults, rate_limits=rate_limits, raw_rules=tuple(rules),
+            message_from=tuple(errors.get("message_from", ())), request_id_header=errors.get("request_id_header"),
+            hints=hints, operation_names=names, source=source, provider=provider, file=display,
+        )
+
+    @staticmethod
+    def _operation_names(source: ConnectorSource) -> tuple[str, ...]:
+        if not source.operations.is_dir():
+            return ()
+        return tuple(sorted(
+            entry.name[:-5] for entry in source.operations.iterdir()
+            if entry.name.endswith(".yaml") and entry.is_file()
+        ))
+
+    # -- operations ---------------------------------------------------------------------------
+    def load_operation(self, connector: ConnectorSpec, name: str, location: Location | None = None) -> OperationSpec:
+        """Load `name` from the connector's operations folder (or from `location`, for `relaykit validate`)."""
+        location = location if location is not None else connector.source.operations / f"{name}.yaml"
+        display = _display(location, f"operations/{connector.name}/{name}.yaml")
+        doc = load_yaml_file(location, display=display)
+        problems = _meta_problems(doc, *self._meta_schema("operation.schema.json"))
+        if problems:
+            raise SpecError(problems, f"{display}: invalid operation")
+        data: dict[str, Any] = doc.data
+        if data["connector"] != connector.name:
+            problems.append(doc.problem("/connector", f"must be {connector.name!r}, the connector shipping this file"))
+        if data["name"] != name:
+            problems.append(doc.problem("/name", f"must equal the file name {name!r}"))
+        kind = data.get("kind", "http")
+        if kind not in self.kinds:
+            problems.append(doc.problem("/kind", "unknown operation kind", _hint(kind, self.kinds)))
+
+        raw = kind == "raw_http"
+        schemas = data.get("schemas", {})
+        input_schema = self._operation_schema(connector, schemas.get("input"), RAW_INPUT_SCHEMA if raw else None,
+                                              doc, "/schemas/input", problems)
+        output_schema = self._operation_schema(connector, schemas.get("output"), RAW_OUTPUT_SCHEMA if raw else None,
+                                               doc, "/schemas/output", problems)
+
+        request = None
+        if "request" in data:
+            request = self._request(connector, data["request"], doc, problems)
+        output = None
+        response = data.get("response", {})
+        if "output" in response:
+            output = _compile(response["output"], RESPONSE_ROOTS, self.filters, doc, "/response/output", problems)
+        idempotency = _idempotency(data.get("idempotency"), "safe")
+        if idempotency.mode == "keyed" and request is not None and request.body_kind != "json":
+            problems.append(doc.problem("/idempotency/key", "a keyed operation needs a JSON body to carry the key"))
+        settings = connector.defaults.merged(data)
+        if settings.rate_limit_class and settings.rate_limit_class not in connector.rate_limits:
+            problems.append(doc.problem("/rate_limit_class", "is not declared by the connector",
+                                        _hint(settings.rate_limit_class, list(connector.rate_limits))))
+        examples = tuple(data.get("examples", ()))
+        if input_schema is not None:
+            validator = self.store.validator(input_schema)
+            for index, example in enumerate(examples):
+                for p in error_problems(validator.iter_errors(example["input"])):
+                    problems.append(doc.problem(f"/examples/{index}/input{p.pointer}", p.message, p.hint))
+        if problems:
+            raise SpecError(problems, f"{display}: invalid operation")
+        assert input_schema is not None and output_schema is not None
+        return OperationSpec(
+            connector=connector, name=name, title=data["title"], description=data.get("description", ""),
+            docs_url=data.get("docs_url"), kind=kind,
+            input_schema=input_schema, output_schema=output_schema,
+            input_validator=self.store.validator(input_schema), output_validator=self.store.validator(output_schema),
+            idempotency=idempotency, request=request, success=tuple(response.get("success", ())),
+            output=output, settings=settings, examples=examples, file=display,
+            input_check=fast_check(input_schema, self.store.registry, FORMAT_CHECKER),
+            output_check=fast_check(output_schema, self.store.registry, FORMAT_CHECKER),
+        )
+
+    def _operation_schema(self, connector: ConnectorSpec, relative: str | None, shared: str | None,
+                          doc: Document, pointer: str, problems: list[Problem]) -> dict[str, Any] | None:
+        if relative is None and shared is None:
+            return {"$schema": "https://json-schema.org/draft/2020-12/schema"}  # anything goes
+        uri = self.store.uri(f"{connector.name}/", relative) if relative else self.store.uri("", shared or "")
+        try:
+            schema = self.store.load(uri)
+        except SpecError as exc:
+            problems.append(doc.problem(pointer, "schema file not found or invalid"))
+            problems.extend(exc.problems)
+            return None
+        ref_problems = self.store.check_refs(schema, uri)
+        problems.extend(ref_problems)
+        return schema
+
+    def _request(self, connector: ConnectorSpec, raw: Mapping[str, Any], doc: Document,
+                 problems: list[Problem]) -> RequestTemplate:
+        before = len(problems)
+        if re.search(r"\|\s*urlencode\b", raw["path"]):
+            problems.append(doc.problem("/request/path", "path expressions are percent-encoded automatically; "
+                                        "`| urlencode` here would encode twice", "remove `| urlencode`"))
+        path = _compile(raw["path"], REQUEST_ROOTS, self.filters, doc, "/request/path", problems)
+        query = _compile(raw["query"], REQUEST_ROOTS, self.filters, doc, "/request/query", problems) \
+            if "query" in raw else None
+        headers = _compile(raw["headers"], REQUEST_ROOTS, self.filters, doc, "/request/headers", problems) \
+            if "headers" in raw else None
+        body_kind, body, content_type = None, None, None
+        if raw.get("body"):
+            body_kind = next(iter(raw["body"]))
+            value = raw["body"][body_kind]
+            if body_kind == "raw":
+                content_type = value["content_type"]
+                value = value["content"]
+            body = _compile(value, REQUEST_ROOTS, self.filters, doc, f"/request/body/{body_kind}", problems)
+        for part, pointer in ((path, "/request/path"), (query, "/request/query"), (headers, "/request/headers"),
+                              (body, f"/request/body/{body_kind}")):
+            if part is None:
+                continue
+            for ref in part.references():
+                if ref[0] == "connection" and len(ref) > 1 and ref[1] in connector.secret_fields:
+                    problems.append(doc.problem(pointer, "reads a secret connection field; only the connector's "
+                                                         "auth block may use secrets"))
+        display = _EXPR.sub(lambda m: "{" + re.split(r"[.\[|\s]", m.group(1).replace("input.", "", 1))[0] + "}",
+                            raw["path"])
+        if len(problems) > before:
+            return RequestTemplate(raw["method"], path, display, None, None, None, None, None)  # type: ignore[arg-type]
+        return RequestTemplate(raw["method"], path, display, query, headers, body_kind, body, content_type)  # type: ignore[arg-type]
+
+
+def _hint(name: str, choices: list[str]) -> str | None:
+    close = suggest(name, choices)
+    return f"did you mean {close[0]!r}?" if close else None

@@ -1,0 +1,1 @@
+"""The `{{ }}` expression language of specs and automations: filters, parser and compiled templates."""

@@ -1,0 +1,427 @@
+"""Receive Customer.io reporting webhooks: verify, deduplicate, acknowledge at once, hand events to a worker.
+
+Customer.io signs each request with `X-CIO-Signature`, the lowercase hex HMAC-SHA256 of
+`v0:{X-CIO-Timestamp}:{raw body}`, waits 4 seconds for a 2xx, and retries for days while holding
+back later events. So the handler reads the raw body under a size cap before parsing anything,
+checks the signature against every configured key (rotation) in constant time, applies a
+configurable timestamp window, answers duplicates of an `event_id` with 200 without running them
+again, queues the event and answers 200 immediately; a worker thread runs the automation. Every
+rejection is a 400 or 401, never a 500 (a 5xx would be retried for days). Logs carry only the event
+id, the metric and the verification outcome.
+
+The duplicate store is in memory and per process: a restart forgets which events were seen.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import logging
+import queue
+import re
+import socket
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import urlsplit
+
+from .defaults import DEFAULT_MAX_BODY_BYTES, DEFAULT_TOLERANCE, SIGNING_KEYS_ENV
+
+__all__ = [
+    "DEFAULT_MAX_BODY_BYTES",
+    "DEFAULT_TOLERANCE",
+    "SIGNATURE_HEADER",
+    "SIGNING_KEYS_ENV",
+    "TIMESTAMP_HEADER",
+    "EventStore",
+    "Rejection",
+    "Verifier",
+    "WebhookReceiver",
+    "parse_signing_keys",
+    "sign",
+]
+
+log = logging.getLogger("relaykit.automation")  # covered by relaykit's redacting log filter
+
+SIGNATURE_HEADER = "X-CIO-Signature"
+TIMESTAMP_HEADER = "X-CIO-Timestamp"
+DEFAULT_DEDUPE_TTL = 7 * 24 * 3600.0 + DEFAULT_TOLERANCE  # Customer.io retries for up to 7 days
+DEFAULT_DEDUPE_SIZE = 100_000
+MAX_EVENT_ID_LENGTH = 256
+
+_TIMESTAMP_RE = re.compile(r"[0-9]{1,12}")
+_SIGNATURE_RE = re.compile(r"[0-9a-fA-F]{64}")
+_LENGTH_RE = re.compile(r"[0-9]{1,15}")  # ASCII digits only ("²".isdigit() is True), and few enough for int()
+
+
+def sign(key: str, timestamp: str, body: bytes) -> str:
+    """The `X-CIO-Signature` value for a body: hex HMAC-SHA256 over `v0:{timestamp}:{body}`."""
+    return hmac.new(key.encode("utf-8"), b"v0:" + timestamp.encode("ascii") + b":" + body, hashlib.sha256).hexdigest()
+
+
+def parse_signing_keys(text: str | None) -> list[str]:
+    """Keys from a comma-separated list (the environment variable's format); blanks are dropped."""
+    return [k.strip() for k in (text or "").split(",") if k.strip()]
+
+
+@dataclass(frozen=True)
+class Rejection:
+    """Why a request was refused and with which status (400 malformed, 401 not authentic)."""
+
+    status: int
+    reason: str
+
+
+class Verifier:
+    """Checks a request's signature against every signing key, then its timestamp window.
+
+    `tolerance` is the accepted distance in seconds between the timestamp and now, in both
+    directions (0 disables the window and leaves replay protection to the duplicate store).
+    """
+
+    def __init__(self, signing_keys: Iterable[str], *, tolerance: float = DEFAULT_TOLERANCE,
+                 clock: Callable[[], float] = time.time) -> None:
+        keys = [k for k in signing_keys]
+        if not keys or any(not isinstance(k, str) or not k.strip() for k in keys):
+            raise ValueError("at least one non-empty webhook signing key is required")
+        self._keys = [k.strip().encode("utf-8") for k in keys]
+        self.tolerance = float(tolerance)
+        self.clock = clock
+
+    def __repr__(self) -> str:
+        return f"Verifier({len(self._keys)} key(s), tolerance={self.tolerance:g}s)"
+
+    def check(self, timestamp: str | None, signature: str | None, body: bytes) -> Rejection | None:
+        """None when authentic and fresh; otherwise the rejection to answer."""
+        if not timestamp:
+            return Rejection(400, "missing timestamp")
+        if not signature:
+            return Rejection(400, "missing signature")
+        timestamp, signature = timestamp.strip(), signature.strip()
+        if not _TIMESTAMP_RE.fullmatch(timestamp):
+            return Rejection(400, "malformed timestamp")
+        if not _SIGNATURE_RE.fullmatch(signature):
+            return Rejection(400, "malformed signature")
+        message = b"v0:" + timestamp.encode("ascii") + b":" + body
+        given = signature.lower().encode("ascii")
+        matched = False
+        for key in self._keys:  # no early exit: every key is tried, whichever matches
+            expected = hmac.new(key, message, hashlib.sha256).hexdigest().encode("ascii")
+            matched |= hmac.compare_digest(expected, given)
+        if not matched:
+            return Rejection(401, "bad signature")
+        if self.tolerance > 0:
+            skew = self.clock() - int(timestamp)
+            if skew > self.tolerance:
+                return Rejection(401, "stale timestamp")
+            if skew < -self.tolerance:
+                return Rejection(401, "timestamp in the future")
+        return None
+
+
+class EventStore:
+    """Event ids seen recently (bounded, with a TTL): answers "was this delivered before?" atomically."""
+
+    def __init__(self, ttl: float = DEFAULT_DEDUPE_TTL, max_size: int = DEFAULT_DEDUPE_SIZE,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.ttl = ttl
+        self.max_size = max_size
+        self.clock = clock
+        self._seen: OrderedDict[str, float] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def add(self, event_id: str) -> bool:
+        """Remember `event_id`; True when it is new (not seen within the TTL)."""
+        now = self.clock()
+        with self._lock:
+            while self._seen:
+                oldest, expires = next(iter(self._seen.items()))
+                if expires > now:
+                    break
+                del self._seen[oldest]
+            if event_id in self._seen:
+                return False
+            self._seen[event_id] = now + self.ttl
+            while len(self._seen) > self.max_size:
+                self._seen.popitem(last=False)
+            return True
+
+    def discard(self, event_id: str) -> None:
+        """Forget an id (the event could not be queued, so a redelivery must run it)."""
+        with self._lock:
+            self._seen.pop(event_id, None)
+
+    def __len__(self) -> int:
+        return len(self._seen)
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 128
+    receiver: WebhookReceiver
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # TCP_NODELAY: no 40 ms Nagle/delayed-ACK stall per answer
+    timeout = 10  # a client that stops sending cannot hold a thread forever
+    server: _Server
+    server_version = "relaykit-webhooks"
+    sys_version = ""
+
+    def do_POST(self) -> None:
+        receiver = self.server.receiver
+        try:
+            status, reason = receiver.handle(self)
+        except Exception:  # every failure path answers 4xx: a 5xx would be retried for days
+            status, reason = 400, "unreadable request"
+            self.close_connection = True
+        receiver.count(reason)
+        self._answer(status, reason)
+
+    def _not_allowed(self) -> None:
+        self.server.receiver.count("method not allowed")
+        self.close_connection = True
+        self._answer(405, "method not allowed", {"Allow": "POST"})
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("do_"):  # any other method: 405, not http.server's 501
+            return self._not_allowed
+        raise AttributeError(name)
+
+    def _answer(self, status: int, reason: str, extra: Mapping[str, str] | None = None) -> None:
+        body = json.dumps({"ok": status == 200, "result": reason}).encode()
+        try:
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            for name, value in (extra or {}).items():
+                self.send_header(name, value)
+            if self.close_connection:
+                self.send_header("Connection", "close")
+            self.end_headers()
+            self.wfile.write(body)
+        except OSError:
+            self.close_connection = True
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass  # the request line may carry a query string; outcomes are logged by the receiver
+
+
+class WebhookReceiver:
+    """A loopback HTTP endpoint for Customer.io reporting webhooks that calls `on_event(event)` per new event.
+
+    `on_event` runs on one worker thread, in arrival order, after the request was answered; it may
+    return False to count the event as failed. Use as a context manager or `start()`/`stop()`.
+    """
+
+    def __init__(
+        self,
+        on_event: Callable[[dict[str, Any]], Any],
+        signing_keys: Iterable[str],
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        path: str = "/",
+        tolerance: float = DEFAULT_TOLERANCE,
+        max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+        dedupe_ttl: float = DEFAULT_DEDUPE_TTL,
+        dedupe_size: int = DEFAULT_DEDUPE_SIZE,
+        queue_size: int = 10_000,
+        clock: Callable[[], float] = time.time,
+        poll_interval: float = 0.5,
+    ) -> None:
+        self.verifier = Verifier(signing_keys, tolerance=tolerance, clock=clock)
+        self.on_event = on_event
+        self.host = host
+        self.path = path if path.startswith("/") else "/" + path
+        self.max_body_bytes = max_body_bytes
+        self.events = EventStore(dedupe_ttl, dedupe_size)
+        self._queue: queue.Queue[dict[str, Any] | None] = queue.Queue(maxsize=queue_size)
+        self._requested_port = port
+        self._poll_interval = poll_interval  # how soon stop() is noticed
+        self._server: _Server | None = None
+        self._threads: list[threading.Thread] = []
+        self._stats_lock = threading.Lock()
+        self._stats: dict[str, int] = {"processed": 0, "failed": 0}
+
+    # -- lifecycle ------------------------------------------------------------------------------
+    def start(self) -> WebhookReceiver:
+        """Bind and serve in daemon threads; returns self."""
+        if self._server is not None:
+            return self
+        server_class = _Server
+        if ":" in self.host:
+            server_class = type("_Server6", (_Server,), {"address_family": socket.AF_INET6})
+        server = server_class((self.host, self._requested_port), _Handler)
+        server.receiver = self
+        self._server = server
+        worker = threading.Thread(target=self._work, name="relaykit-webhook-worker", daemon=True)
+        serving = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": self._poll_interval},
+                                   name="relaykit-webhooks", daemon=True)
+        self._threads = [worker, serving]
+        worker.start()
+        serving.start()
+        return self
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Stop accepting requests, let the worker finish the queued events (up to `timeout`), then return."""
+        server, self._server = self._server, None
+        if server is None:
+            return
+        server.shutdown()
+        server.server_close()
+        self._queue.put(None)
+        for thread in self._threads:
+            thread.join(timeout)
+
+    def serve_forever(self) -> None:
+        """Serve until interrupted (KeyboardInterrupt), then stop cleanly."""
+        self.start()
+        try:
+            while True:
+                time.sleep(3600)
+        finally:
+            self.stop()
+
+    def __enter__(self) -> WebhookReceiver:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    @property
+    def port(self) -> int:
+        if self._server is None:
+            raise RuntimeError("the receiver is not running")
+        return int(self._server.server_address[1])
+
+    @property
+    def url(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}{self.path}"
+
+    # -- requests -------------------------------------------------------------------------------
+    def handle(self, request: _Handler) -> tuple[int, str]:
+        """Decide the answer to one POST (runs on the request thread; must be quick)."""
+        try:
+            path = urlsplit(request.path).path
+        except ValueError:  # e.g. "//[" (an unclosed IPv6 host) or a netloc that NFKC-normalises oddly
+            path = None
+        if path != self.path:
+            request.close_connection = True
+            return 404, "not found"
+        headers = request.headers
+        if headers.get("Transfer-Encoding") is not None:
+            request.close_connection = True
+            return 400, "chunked bodies are not accepted"
+        lengths = headers.get_all("Content-Length") or []
+        if len(lengths) != 1 or not _LENGTH_RE.fullmatch(lengths[0].strip()):
+            request.close_connection = True
+            return 400, "missing or invalid content length"
+        length = int(lengths[0])
+        if length > self.max_body_bytes:
+            request.close_connection = True  # the body is never read
+            return 400, "body too large"
+        body = request.rfile.read(length) if length else b""
+        if len(body) != length:
+            request.close_connection = True
+            return 400, "body cut short"
+        signatures = headers.get_all(SIGNATURE_HEADER) or []
+        timestamps = headers.get_all(TIMESTAMP_HEADER) or []
+        if len(signatures) > 1 or len(timestamps) > 1:
+            return 400, "duplicated signature headers"
+        rejection = self.verifier.check(timestamps[0] if timestamps else None,
+                                        signatures[0] if signatures else None, body)
+        if rejection is not None:
+            log.info("webhook -: rejected (%s)", rejection.reason)
+            return rejection.status, rejection.reason
+        event = _parse_event(body)
+        if event is None:
+            log.info("webhook -: rejected (malformed event)")
+            return 400, "malformed event"
+        event_id, metric = event["event_id"], _metric(event)
+        if not self.events.add(event_id):
+            log.info("webhook %s %s: duplicate, not run again", event_id, metric)
+            return 200, "duplicate"
+        try:
+            self._queue.put_nowait(event)
+        except queue.Full:
+            self.events.discard(event_id)
+            log.warning("webhook %s %s: queue full, asked the sender to retry", event_id, metric)
+            return 503, "busy"
+        log.info("webhook %s %s: verified, queued", event_id, metric)
+        return 200, "accepted"
+
+    def count(self, outcome: str) -> None:
+        with self._stats_lock:
+            self._stats[outcome] = self._stats.get(outcome, 0) + 1
+
+    def stats(self) -> dict[str, int]:
+        """Counters by outcome (accepted, duplicate, bad signature, ...) plus processed and failed."""
+        with self._stats_lock:
+            return dict(self._stats)
+
+    def wait_idle(self, timeout: float = 5.0) -> bool:
+        """Wait until every queued event was handled; True when that happened in time."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self._queue.unfinished_tasks == 0:
+                return True
+            time.sleep(0.005)
+        return self._queue.unfinished_tasks == 0
+
+    # -- the worker -----------------------------------------------------------------------------
+    def _work(self) -> None:
+        while True:
+            event = self._queue.get()
+            try:
+                if event is None:
+                    return
+                self._run(event)
+            finally:
+                self._queue.task_done()
+
+    def _run(self, event: dict[str, Any]) -> None:
+        event_id, metric = event["event_id"], _metric(event)
+        try:
+            outcome = self.on_event(event)
+        except Exception as exc:
+            outcome = False
+            log.warning("webhook %s %s: handler raised %s", event_id, metric, type(exc).__name__)
+        key = "failed" if outcome is False else "processed"
+        self.count(key)
+        log.info("webhook %s %s: %s", event_id, metric, key)
+
+
+def _metric(event: Mapping[str, Any]) -> str:
+    metric = event.get("metric")
+    if isinstance(metric, str) and len(metric) <= 64 and metric.replace("_", "").isalnum():
+        return metric
+    return "-"
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def _parse_event(body: bytes) -> dict[str, Any] | None:
+    """The event as a dict with a usable `event_id`, or None for anything else."""
+    try:
+        text = body.decode("utf-8")
+        event = json.loads(text, parse_constant=_reject_constant)
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        return None
+    if not isinstance(event, dict):
+        return None
+    event_id = event.get("event_id")
+    if not isinstance(event_id, str) or not event_id or len(event_id) > MAX_EVENT_ID_LENGTH:
+        return None
+    if not event_id.isprintable():
+        return None
+    return event
