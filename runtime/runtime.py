@@ -25,7 +25,8 @@ from .plugins.manager import PluginInfo, build_plugin_manager, describe_plugins,
 from .plugins.registry import AuthRegistrar, ConnectorRegistrar, OperationKindRegistrar
 from .redact import install_log_filter
 from .specs.jsonschemas import SchemaStore
-from .specs.loader import ConnectorSpec, OperationSpec, RetryPolicy, SpecLoader, Timeouts
+from .specs.loader import SpecLoader
+from .specs.models import ConnectorSpec, OperationSpec, RetryPolicy, Timeouts
 from .templates.compiled import FilterRegistry, default_filters
 from .transport.retry import check_overrides
 

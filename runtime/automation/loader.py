@@ -27,10 +27,10 @@ from ..specs.jsonschemas import FORMAT_CHECKER, DataValidator, error_problems
 from ..templates.compiled import Compiled, compile_value
 from .conditions import compile_condition
 from .model import BUILTIN_STEPS, Automation, ConnectionRef, RetrySpec, Step
-from .steps import WEBHOOK_INPUT_SCHEMA, header_problems
+from .webhook_step import WEBHOOK_INPUT_SCHEMA, header_problems
 
 if TYPE_CHECKING:
-    from ..runtime import Runtime
+    from .host import AutomationHost
 
 __all__ = ["WEBHOOK_VALIDATOR", "check_automation", "load_automation", "meta_schema", "parse_automation",
            "runtime_filters", "schema_validator", "static_input_problems"]
@@ -60,27 +60,27 @@ def _meta_validator() -> Draft202012Validator:
     return _META["validator"]
 
 
-def runtime_filters(rt: Runtime) -> Any:
+def runtime_filters(rt: AutomationHost) -> Any:
     """The runtime's template filters (plugins included)."""
     return rt.template_filters
 
 
-def schema_validator(rt: Runtime, schema: Mapping[str, Any]) -> Any:
+def schema_validator(rt: AutomationHost, schema: Mapping[str, Any]) -> Any:
     """A 2020-12 validator for `schema` that resolves relaykit's shipped schemas by `$ref`."""
     return rt.schema_validator(schema)
 
 
-def load_automation(rt: Runtime, path: str | os.PathLike[str], *, display: str | None = None) -> Automation:
+def load_automation(rt: AutomationHost, path: str | os.PathLike[str], *, display: str | None = None) -> Automation:
     """Load and validate an automation file; `SpecError` listing every problem with file:line."""
     return _Loader(rt, load_yaml_file(path, display=display or str(path))).build()
 
 
-def parse_automation(rt: Runtime, text: str | bytes, file: str = "<automation>") -> Automation:
+def parse_automation(rt: AutomationHost, text: str | bytes, file: str = "<automation>") -> Automation:
     """Like `load_automation`, from YAML text (for embedders that keep automations elsewhere)."""
     return _Loader(rt, load_yaml(text, file)).build()
 
 
-def check_automation(rt: Runtime, path: str | os.PathLike[str], *, display: str | None = None) -> list[Problem]:
+def check_automation(rt: AutomationHost, path: str | os.PathLike[str], *, display: str | None = None) -> list[Problem]:
     """Every problem in an automation file (empty when valid): what `relaykit validate` reports."""
     try:
         load_automation(rt, path, display=display)
@@ -140,7 +140,7 @@ def _escape(key: str) -> str:
 
 
 class _Loader:
-    def __init__(self, rt: Runtime, doc: Document) -> None:
+    def __init__(self, rt: AutomationHost, doc: Document) -> None:
         self.rt = rt
         self.doc = doc
         self.problems: list[Problem] = []

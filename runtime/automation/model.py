@@ -3,7 +3,7 @@
 An automation is a YAML workflow (`spec_version`, `name`, `inputs`, `connections`, `steps`,
 `outputs`) whose steps call connector operations or the built-in `webhook` and `set` steps, with
 `if:` conditions, `for_each:` loops, `on_error` and step-level retries. Loading and validation live
-in `automation.loader`, running in `automation.runner`, the built-in steps in `automation.steps` and
+in `automation.loader`, running in `automation.runner`, the built-in webhook step in `automation.webhook_step` and
 the command line in `cli.automations`; the functions embedders call (`load_automation`,
 `run_automation`, `check_automation`) are re-exported by `relaykit.automation`.
 """

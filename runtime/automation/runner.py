@@ -30,12 +30,12 @@ from ..templates.compiled import MISSING, TemplateRenderError
 from .conditions import ConditionError
 from .loader import WEBHOOK_VALIDATOR, load_automation
 from .model import Automation, AutomationInputError, AutomationRun, Step, StepError, StepResult, StepRun
-from .steps import CREDENTIAL_HEADERS, WEBHOOK_INPUT_SCHEMA, render_webhook_request, send_webhook
+from .webhook_step import CREDENTIAL_HEADERS, WEBHOOK_INPUT_SCHEMA, render_webhook_request, send_webhook
 
 if TYPE_CHECKING:
     import os
 
-    from ..runtime import Runtime
+    from .host import AutomationHost
 
 __all__ = ["MAX_ITEMS", "Runner", "resolve_connections", "run_automation"]
 
@@ -43,12 +43,13 @@ log = logging.getLogger("relaykit.automation")
 MAX_ITEMS = 100_000
 
 
-def _config_for_reference(rt: Runtime, connector: str, reference: str) -> dict[str, Any]:
+def _config_for_reference(rt: AutomationHost, connector: str, reference: str) -> dict[str, Any]:
     """The unvalidated config a reference names: the `resolve_connection` hook, then the environment."""
     return rt.connection_config(connector, reference)
 
 
-def resolve_connections(rt: Runtime, automation: Automation, supplied: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+def resolve_connections(rt: AutomationHost, automation: Automation,
+                        supplied: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
     """Config per used connection: the caller's entry (dict or reference), else the automation's `ref`.
 
     The automation's fixed non-secret `fields` are defaults under whatever the caller or the
@@ -79,7 +80,7 @@ def resolve_connections(rt: Runtime, automation: Automation, supplied: Mapping[s
 class Runner:
     """One run of one automation (a fresh `Runner` per run; it holds the run's state)."""
 
-    def __init__(self, rt: Runtime, automation: Automation, *, dry_run: bool = False,
+    def __init__(self, rt: AutomationHost, automation: Automation, *, dry_run: bool = False,
                  sleep: Callable[[float], None] | None = None) -> None:
         self.rt = rt
         self.automation = automation
@@ -327,7 +328,7 @@ def _mask_credentials(data: dict[str, Any]) -> dict[str, Any]:
 
 
 def run_automation(
-    rt: Runtime,
+    rt: AutomationHost,
     automation: Automation | str | os.PathLike[str],
     inputs: Mapping[str, Any] | None = None,
     connections: Mapping[str, Any] | None = None,

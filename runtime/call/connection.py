@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 from ..errors import ConnectionConfigError, Problem
 from ..redact import MIN_SECRET_LENGTH, REDACTOR, Secret
 from ..specs.jsonschemas import apply_defaults, error_problems
-from ..specs.loader import ConnectorSpec
+from ..specs.models import ConnectorSpec
 from ..templates.compiled import MISSING
 from ..transport.auth import Auth
 

@@ -28,7 +28,7 @@ from ..transport.retry import parse_retry_after
 from ..transport.sender import RawResponse, SendOptions, Transport, _safe_url, display_url
 
 if TYPE_CHECKING:
-    from ..specs.loader import OperationSpec
+    from ..specs.models import OperationSpec
     from .connection import ResolvedConnection
 
 log = logging.getLogger("relaykit.executor")

@@ -25,7 +25,7 @@ from .ids import new_ulid
 from .limits import check_body_limits, check_input_limits, pointer_parts
 
 if TYPE_CHECKING:
-    from ..specs.loader import OperationSpec
+    from ..specs.models import OperationSpec
     from .connection import ResolvedConnection
 
 USER_AGENT = "relaykit/0.1 (+connector {connector}/{version})"

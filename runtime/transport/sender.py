@@ -35,14 +35,14 @@ from ..errors import (
     TransportError,
 )
 from ..redact import REDACTOR, show_path_as
-from ..specs.loader import RetryPolicy, Timeouts
+from ..specs.models import RetryPolicy, Timeouts
 from . import retry as retry_rules
 from .ratelimit import SERVER_LAG, RateLimiter
 from .watchdog import WATCHDOG, AttemptHandle, WatchedAdapter
 
 if TYPE_CHECKING:
     from ..models import HttpRequest
-    from ..specs.loader import RateLimit, Settings
+    from ..specs.models import RateLimit, Settings
     from .auth import Auth
 
 log = logging.getLogger("relaykit.transport")

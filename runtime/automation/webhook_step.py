@@ -173,7 +173,7 @@ def send_webhook(transport: Transport, request: HttpRequest, data: Mapping[str, 
 
     The output is `{status, headers, body}` with the body decoded (JSON or text).
     """
-    from ..specs.loader import Settings, Timeouts
+    from ..specs.models import Settings, Timeouts
     from ..transport.auth import Auth
 
     seconds = float(data.get("timeout", 10))
