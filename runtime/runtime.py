@@ -27,7 +27,7 @@ from .redact import install_log_filter
 from .specs.jsonschemas import SchemaStore
 from .specs.loader import SpecLoader
 from .specs.models import ConnectorSpec, OperationSpec, RetryPolicy, Timeouts
-from .templates.compiled import FilterRegistry, default_filters
+from .templates.filters import FilterRegistry, default_filters
 from .transport.retry import check_overrides
 
 if TYPE_CHECKING:

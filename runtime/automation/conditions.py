@@ -26,16 +26,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..errors import Problem, SpecError
-from ..templates.compiled import (
-    MISSING,
-    Compiled,
-    FilterRegistry,
-    TemplateRenderError,
-    _SyntaxError,  # one syntax-error type for both expression grammars
-    compile_value,
-    scan_number,
-    scan_string,
-)
+from ..templates.compiled import Compiled, compile_value
+from ..templates.filters import MISSING, FilterRegistry, TemplateRenderError
+from ..templates.syntax import ExpressionSyntaxError, scan_number, scan_string
 
 __all__ = ["Condition", "ConditionError", "compile_condition"]
 
@@ -82,9 +75,9 @@ def _tokenize(text: str) -> list[_Tok]:
             tokens.append(_Tok("PUNCT", ch, pos, pos + 1))
             pos += 1
         elif ch == "=":
-            raise _SyntaxError(pos, "use '==' to compare")
+            raise ExpressionSyntaxError(pos, "use '==' to compare")
         elif ch == "{" or ch == "}":
-            raise _SyntaxError(pos, "'{{ }}' may only wrap the whole condition")
+            raise ExpressionSyntaxError(pos, "'{{ }}' may only wrap the whole condition")
         elif _NAME_RE.match(text, pos):
             match = _NAME_RE.match(text, pos)
             assert match is not None
@@ -93,7 +86,7 @@ def _tokenize(text: str) -> list[_Tok]:
         elif ch.isdigit() or ch == "-":
             number, end = scan_number(text, pos)
             if end < n and (text[end].isalnum() or text[end] in "._"):
-                raise _SyntaxError(pos, "malformed number")
+                raise ExpressionSyntaxError(pos, "malformed number")
             tokens.append(_Tok("NUMBER", number, pos, end))
             pos = end
         elif ch in "'\"":
@@ -101,7 +94,7 @@ def _tokenize(text: str) -> list[_Tok]:
             tokens.append(_Tok("STRING", value, pos, end))
             pos = end
         else:
-            raise _SyntaxError(pos, "unexpected character")
+            raise ExpressionSyntaxError(pos, "unexpected character")
 
 
 # -- the tree ---------------------------------------------------------------------------------
@@ -262,22 +255,22 @@ class _Parser:
     def expect_punct(self, ch: str) -> None:
         tok = self.peek()
         if tok.kind != "PUNCT" or tok.value != ch:
-            raise _SyntaxError(tok.start, f"expected {ch!r}")
+            raise ExpressionSyntaxError(tok.start, f"expected {ch!r}")
         self.i += 1
 
     def parse(self) -> _Node:
         if self.peek().kind == "END":
-            raise _SyntaxError(0, "empty condition")
+            raise ExpressionSyntaxError(0, "empty condition")
         node = self.or_expr()
         tok = self.peek()
         if tok.kind != "END":
-            raise _SyntaxError(tok.start, "unexpected text after the condition (missing 'and'/'or'?)")
+            raise ExpressionSyntaxError(tok.start, "unexpected text after the condition (missing 'and'/'or'?)")
         return node
 
     def nested(self) -> None:
         self.depth += 1
         if self.depth > MAX_DEPTH:
-            raise _SyntaxError(self.peek().start, "the condition is nested too deeply")
+            raise ExpressionSyntaxError(self.peek().start, "the condition is nested too deeply")
 
     def or_expr(self) -> _Node:
         parts = [self.and_expr()]
@@ -323,7 +316,7 @@ class _Parser:
         right = self.operand()
         tok = self.peek()
         if tok.kind == "OP" or self.is_word("in") or (self.is_word("not") and self.is_word("in", 1)):
-            raise _SyntaxError(tok.start, "chained comparisons are not supported; join them with 'and'")
+            raise ExpressionSyntaxError(tok.start, "chained comparisons are not supported; join them with 'and'")
         return _Compare(op, left, right)
 
     def operand(self) -> _Node:
@@ -338,10 +331,10 @@ class _Parser:
         if tok.kind == "PUNCT" and tok.value == "[":
             return self.list_literal()
         if tok.kind == "NAME" and tok.value in _KEYWORDS:
-            raise _SyntaxError(tok.start, f"expected a value, found {tok.value!r}")
+            raise ExpressionSyntaxError(tok.start, f"expected a value, found {tok.value!r}")
         if tok.kind in ("NAME", "NUMBER", "STRING"):
             return self.value()
-        raise _SyntaxError(tok.start, "expected a value")
+        raise ExpressionSyntaxError(tok.start, "expected a value")
 
     def literal(self) -> Any:
         tok = self.peek()
@@ -351,7 +344,7 @@ class _Parser:
         if tok.kind == "NAME" and tok.value in _LITERALS:
             self.i += 1
             return _LITERALS[tok.value]
-        raise _SyntaxError(tok.start, "expected a literal (string, number, true, false or null)")
+        raise ExpressionSyntaxError(tok.start, "expected a literal (string, number, true, false or null)")
 
     def list_literal(self) -> _Node:
         self.expect_punct("[")
@@ -375,12 +368,13 @@ class _Parser:
                 if tok.kind == "PUNCT" and tok.value == ".":
                     self.i += 1
                     if self.peek().kind != "NAME":
-                        raise _SyntaxError(self.peek().start, "expected a key name after '.'")
+                        raise ExpressionSyntaxError(self.peek().start, "expected a key name after '.'")
                     self.i += 1
                 elif tok.kind == "PUNCT" and tok.value == "[":
                     self.i += 1
                     if self.peek().kind not in ("STRING", "NUMBER"):
-                        raise _SyntaxError(self.peek().start, "expected a list index or a quoted key inside '[ ]'")
+                        raise ExpressionSyntaxError(self.peek().start,
+                                                    "expected a list index or a quoted key inside '[ ]'")
                     self.i += 1
                     self.expect_punct("]")
                 else:
@@ -394,7 +388,7 @@ class _Parser:
             has_filters = True
             self.i += 1
             if self.peek().kind != "NAME":
-                raise _SyntaxError(self.peek().start, "expected a filter name after '|'")
+                raise ExpressionSyntaxError(self.peek().start, "expected a filter name after '|'")
             self.i += 1
             if self.peek().kind == "PUNCT" and self.peek().value == "(":
                 self.i += 1
@@ -408,7 +402,7 @@ class _Parser:
             return _Const(first.value if first.kind != "NAME" else _LITERALS[first.value])
         source = self.text[start:end]
         if "}}" in source:  # only possible inside a string literal; it would end the template early
-            raise _SyntaxError(start, "'}}' is not allowed inside a condition")
+            raise ExpressionSyntaxError(start, "'}}' is not allowed inside a condition")
         return _Value(self.compile_operand(source, self.base + start))
 
 
@@ -464,7 +458,7 @@ def compile_condition(
 
     try:
         root = _Parser(text, base, compile_operand).parse()
-    except _SyntaxError as exc:
+    except ExpressionSyntaxError as exc:
         raise fail(f"condition syntax error at character {base + exc.offset + 1}: {exc.message}",
                    "conditions use paths, literals, ==, !=, <, <=, >, >=, in, not in, and, or, not and ( )") from None
     return Condition(source, root, frozenset(references))

@@ -13,7 +13,7 @@ if TYPE_CHECKING:
     from ..call.connection import ResolvedConnection
     from ..models import HttpRequest, Result
     from ..specs.models import ConnectorSpec, OperationSpec
-    from ..templates.compiled import FilterRegistry
+    from ..templates.filters import FilterRegistry
     from ..transport.sender import Transport
 
 

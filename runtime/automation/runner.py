@@ -26,7 +26,7 @@ from ..errors import (
     RelaykitError,
 )
 from ..specs.jsonschemas import apply_defaults, error_problems
-from ..templates.compiled import MISSING, TemplateRenderError
+from ..templates.filters import MISSING, TemplateRenderError
 from .conditions import ConditionError
 from .loader import WEBHOOK_VALIDATOR, load_automation
 from .model import Automation, AutomationInputError, AutomationRun, Step, StepError, StepResult, StepRun

@@ -21,7 +21,7 @@ from ..errors import ConnectionConfigError, Problem
 from ..redact import MIN_SECRET_LENGTH, REDACTOR, Secret
 from ..specs.jsonschemas import apply_defaults, error_problems
 from ..specs.models import ConnectorSpec
-from ..templates.compiled import MISSING
+from ..templates.filters import MISSING
 from ..transport.auth import Auth
 
 _CONTROL = {chr(c) for c in range(32)} | {"\x7f"}

@@ -23,7 +23,7 @@ from ..errors import (
 from ..models import HttpRequest, Result
 from ..redact import REDACTOR, mask_payload
 from ..specs.jsonschemas import apply_defaults, error_problems
-from ..templates.compiled import MISSING, TemplateRenderError
+from ..templates.filters import MISSING, TemplateRenderError
 from ..transport.retry import parse_retry_after
 from ..transport.sender import RawResponse, SendOptions, Transport, _safe_url, display_url
 

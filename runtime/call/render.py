@@ -20,7 +20,7 @@ from urllib.parse import quote, unquote, urlencode
 
 from ..errors import InputValidationError, Problem, RenderError
 from ..models import HttpRequest
-from ..templates.compiled import MISSING, TemplateRenderError
+from ..templates.filters import MISSING, TemplateRenderError
 from .ids import new_ulid
 from .limits import check_body_limits, check_input_limits, pointer_parts
 

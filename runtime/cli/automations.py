@@ -41,7 +41,7 @@ def _runtime(args: argparse.Namespace) -> Any:
 
 
 def _load(rt: Any, path: str) -> Automation:
-    from ..automation.model import load_automation
+    from ..automation import load_automation
 
     if not Path(path).is_file():
         raise UsageError(f"{path}: file not found")
@@ -66,7 +66,7 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run_command(args: argparse.Namespace) -> int:
     """`relaykit run`: 0 ok, 1 a step failed, 2 bad usage/spec/inputs/connections."""
-    from ..automation.model import run_automation
+    from ..automation import run_automation
 
     rt = _runtime(args)
     sandbox = None
@@ -182,7 +182,7 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
 def build_receiver(rt: Any, automation: Automation, signing_keys: list[str], *, connections: dict[str, Any] | None
                    = None, input_defaults: dict[str, Any] | None = None, **options: Any) -> Any:
     """A `WebhookReceiver` that runs `automation` once per new verified event (also used by tests)."""
-    from ..automation.model import run_automation
+    from ..automation import run_automation
     from ..errors import RelaykitError
     from ..webhooks.receiver import WebhookReceiver
 

@@ -22,7 +22,7 @@ def _run_example_automation(rt: Runtime, sandbox: Any, json_output: bool) -> dic
     """Run the packaged examples/onboard_user.yaml against the sandbox and print its report."""
     from importlib import resources
 
-    from ..automation.model import parse_automation
+    from ..automation import parse_automation
     from .automations import format_report
 
     source = resources.files("relaykit.examples") / "onboard_user.yaml"

@@ -49,7 +49,7 @@ def _validate_file(runtime: Runtime, path: Path, display: str) -> list[Problem]:
     if not isinstance(data, dict):
         return [doc.problem("", "expected a mapping at the top level")]
     if "steps" in data:
-        from ..automation.model import check_automation
+        from ..automation import check_automation
 
         return check_automation(runtime, path, display=display)
     if "base_url" in data:

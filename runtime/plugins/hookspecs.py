@@ -20,7 +20,7 @@ import pluggy
 
 if TYPE_CHECKING:  # imported for annotations only: keeps plugin imports light
     from ..models import HttpRequest
-    from ..templates.compiled import FilterRegistry
+    from ..templates.filters import FilterRegistry
     from .registry import AuthRegistrar, ConnectorRegistrar, OperationKindRegistrar
 
 PROJECT = "relaykit"

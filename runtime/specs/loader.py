@@ -17,7 +17,8 @@ from jsonschema import Draft202012Validator
 
 from ..errors import Problem, SpecError
 from ..names import suggest
-from ..templates.compiled import Compiled, FilterRegistry, compile_value
+from ..templates.compiled import Compiled, compile_value
+from ..templates.filters import FilterRegistry
 from .documents import Document, load_yaml_file
 from .fastcheck import fast_check
 from .jsonschemas import FORMAT_CHECKER, SchemaStore, error_problems

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from relaykit.automation.conditions import ConditionError, compile_condition
 from relaykit.errors import SpecError
-from relaykit.templates.compiled import default_filters
+from relaykit.templates.filters import default_filters
 
 ROOTS = ("inputs", "steps", "item", "index")
 CTX = {

@@ -29,7 +29,7 @@ from relaykit.call.render import (
 )
 from relaykit.errors import InputValidationError, RelaykitError, RenderError
 from relaykit.runtime import Runtime
-from relaykit.templates.compiled import TemplateRenderError
+from relaykit.templates.filters import TemplateRenderError
 from urllib3.util import parse_url
 
 PIPE_KEY = PIPELINES_KEY

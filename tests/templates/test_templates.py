@@ -10,15 +10,13 @@ from urllib.parse import quote
 import pytest
 from relaykit.errors import SpecError
 from relaykit.specs.documents import load_yaml
-from relaykit.templates.compiled import (
+from relaykit.templates.compiled import Compiled, compile_value, render_string_once
+from relaykit.templates.filters import (
     MISSING,
-    Compiled,
     FilterError,
     FilterRegistry,
     TemplateRenderError,
-    compile_value,
     default_filters,
-    render_string_once,
     to_text,
 )
 
