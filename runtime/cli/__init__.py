@@ -1,4 +1,4 @@
-"""The `relaykit` command: one module per command group (calls and listing in `app`, automations, validate, demo).
+"""The `relaykit` command: parser and dispatch (`app`), one module per command group, the demo.
 
 `relaykit.cli:main` stays a working entry point (the installed script points at `relaykit.cli.app:main`).
 """

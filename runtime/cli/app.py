@@ -1,4 +1,4 @@
-"""The `relaykit` command: list, describe, validate and call operations, and run the sandbox.
+"""The `relaykit` command line: the parser of every command, dispatch, exit codes and error reporting.
 
 Exit codes: 0 success; 1 the call failed (the API or the network said no); 2 bad usage, spec,
 connection or input (nothing was sent). Errors print one line per problem and never a traceback
@@ -9,102 +9,21 @@ are imported inside the commands that need them, so `relaykit --help` stays inst
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import traceback
 from collections.abc import Sequence
 from typing import Any
 
-from .args import UsageError, print_json, read_data_arg
-
-EXIT_OK, EXIT_CALL_FAILED, EXIT_USAGE = 0, 1, 2
-
-
-def _runtime(args: argparse.Namespace, *, check_everything: bool = False) -> Any:
-    from ..runtime import Runtime
-
-    return Runtime(strict_output=getattr(args, "strict", False), trust_builtin_specs=not check_everything)
+from . import calls
+from .args import EXIT_CALL_FAILED, EXIT_OK, EXIT_USAGE, UsageError, make_runtime, print_json
 
 
 # -- commands -------------------------------------------------------------------------------------
-def cmd_connectors(args: argparse.Namespace) -> int:
-    """List connectors."""
-    rt = _runtime(args)
-    infos = rt.connectors()
-    if args.json:
-        print_json(infos)
-        return EXIT_OK
-    for info in infos:
-        print(f"{info['name']:<24} {info['version']:<8} {info['title']}")
-        print(f"{'':<24} regions: {', '.join(info['regions'])}; operations: {len(info['operations'])}")
-    return EXIT_OK
-
-
-def cmd_operations(args: argparse.Namespace) -> int:
-    """List operations."""
-    rt = _runtime(args)
-    names = rt.operations(args.connector)
-    if args.json:
-        print_json([rt.describe(n) | {"input_schema": None, "output_schema": None, "connection_schema": None}
-                     for n in names])
-        return EXIT_OK
-    for name in names:
-        op = rt.operation(name)
-        print(f"{name:<52} {op.title}")
-    return EXIT_OK
-
-
-def cmd_describe(args: argparse.Namespace) -> int:
-    """Show one operation."""
-    rt = _runtime(args)
-    info = rt.describe(args.name)
-    if args.json:
-        print_json(info)
-        return EXIT_OK
-    if "input_schema" not in info:
-        print_json(info)
-        return EXIT_OK
-    print(f"{info['name']}: {info['title']}")
-    if info.get("description"):
-        print(f"  {info['description']}")
-    if info.get("request"):
-        print(f"  request: {info['request']['method']} {info['request']['path']}  "
-              f"(idempotency: {info['idempotency']}, rate class: {info['rate_limit_class']})")
-    print("  input:")
-    schema = info["input_schema"]
-    required = set(schema.get("required", []))
-    for field, sub in (schema.get("properties") or {}).items():
-        kind = sub.get("type") or ("enum" if "enum" in sub else "ref" if "$ref" in sub else "any")
-        mark = "*" if field in required else " "
-        print(f"   {mark} {field:<22} {kind!s:<10} {sub.get('description', '')}")
-    print("  connection:")
-    conn = info["connection_schema"]
-    for field, sub in conn.get("properties", {}).items():
-        secret = " (secret)" if sub.get("secret") else ""
-        mark = "*" if field in set(conn.get("required", [])) else " "
-        print(f"   {mark} {field:<22} {sub.get('title', '')}{secret}")
-    for example in info.get("examples", [])[:1]:
-        print("  example input: " + json.dumps(example["input"], ensure_ascii=False))
-    return EXIT_OK
-
-
-def cmd_plugins(args: argparse.Namespace) -> int:
-    """List plugins."""
-    rt = _runtime(args)
-    infos = rt.plugins()
-    if args.json:
-        print_json([i.to_dict() for i in infos])
-        return EXIT_OK
-    for info in infos:
-        print(f"{info.name:<24} {info.distribution} {info.version}  hooks: {', '.join(info.hooks)}")
-    return EXIT_OK
-
-
 def cmd_validate(args: argparse.Namespace) -> int:
     """Validate spec files."""
     from .validate import validate_paths
 
-    rt = _runtime(args, check_everything=True)
+    rt = make_runtime(args, check_everything=True)
     problems, checked = validate_paths(rt, args.files)
     if args.json:
         print_json({"ok": not problems, "checked": checked, "problems": [p.to_dict() for p in problems]})
@@ -114,48 +33,6 @@ def cmd_validate(args: argparse.Namespace) -> int:
         if not problems:
             print(f"ok: {len(checked)} file(s) valid" if args.files else f"ok: {len(checked)} spec(s) valid")
     return EXIT_USAGE if problems else EXIT_OK
-
-
-def cmd_call(args: argparse.Namespace) -> int:
-    """Run (or dry-run) one operation."""
-    rt = _runtime(args)
-    data = read_data_arg(args.input, "input")
-    if data is None:
-        data = {}
-    connection: Any = None
-    if args.connection and args.connection.startswith("ref:"):
-        connection = args.connection[4:]
-    else:
-        connection = read_data_arg(args.connection, "connection")
-    sandbox = None
-    if args.sandbox:
-        from ..sandbox import Sandbox
-
-        sandbox = Sandbox().start()
-        connector = args.name.split(".", 1)[0]
-        connection = {**sandbox.connection(connector), **(connection or {})}
-    try:
-        if args.dry_run or args.curl:
-            request = rt.dry_run(args.name, data, connection)
-            if args.curl:
-                print(request.to_curl())
-            elif args.json:
-                print_json(request.to_dict())
-            else:
-                print_json(request.to_dict())
-            return EXIT_OK
-        result = rt.run(args.name, data, connection)
-        if args.json:
-            print_json(result.to_dict())
-        else:
-            print_json(result.output)
-            print(f"status {result.status}, {result.attempts} attempt(s), {result.elapsed * 1000:.1f} ms",
-                  file=sys.stderr)
-        return EXIT_OK
-    finally:
-        if sandbox is not None:
-            sandbox.stop()
-        rt.close()
 
 
 def cmd_sandbox(args: argparse.Namespace) -> int:
@@ -187,14 +64,14 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
         p.set_defaults(func=func)
         return p
 
-    add("connectors", cmd_connectors, "list installed connectors")
-    p = add("operations", cmd_operations, "list operations")
+    add("connectors", calls.cmd_connectors, "list installed connectors")
+    p = add("operations", calls.cmd_operations, "list operations")
     p.add_argument("connector", nargs="?", help="only this connector's operations")
-    p = add("describe", cmd_describe, "show an operation's inputs, output and connection fields")
+    p = add("describe", calls.cmd_describe, "show an operation's inputs, output and connection fields")
     p.add_argument("name", help="CONNECTOR.OPERATION (or a connector name)")
     p = add("validate", cmd_validate, "check spec files (or, with no files, every installed connector)")
     p.add_argument("files", nargs="*", help="connector/operation YAML, JSON schemas or automations")
-    p = add("call", cmd_call, "run one operation")
+    p = add("call", calls.cmd_call, "run one operation")
     p.add_argument("name", help="CONNECTOR.OPERATION")
     p.add_argument("--input", "-i", help="input as JSON, @file (.json/.yaml) or - for stdin")
     p.add_argument("--connection", "-c",
@@ -209,7 +86,7 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     automation_cli.add_run_arguments(p)
     p = add("serve", automation_cli.serve_command, "run an automation once per Customer.io reporting webhook")
     automation_cli.add_serve_arguments(p)
-    add("plugins", cmd_plugins, "list loaded plugins and their distributions")
+    add("plugins", calls.cmd_plugins, "list loaded plugins and their distributions")
     add("demo", cmd_demo, "run a short tour against an embedded sandbox")
     p = add("sandbox", cmd_sandbox, "serve the local Customer.io emulator")
     if argv is None or "sandbox" in argv:  # importing the sandbox costs ~0.1 s: only when asked for

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import sys
 from pathlib import Path
 from typing import Any
+
+EXIT_OK, EXIT_CALL_FAILED, EXIT_USAGE = 0, 1, 2  # success; the call failed; bad usage, spec or input
 
 
 class UsageError(Exception):
@@ -46,3 +49,10 @@ def read_data_arg(value: str | None, what: str) -> Any:
         return json.loads(text)
     except json.JSONDecodeError as exc:
         raise UsageError(f"{source}:{exc.lineno}:{exc.colno}: --{what} is not valid JSON ({exc.msg})") from None
+
+
+def make_runtime(args: argparse.Namespace, *, check_everything: bool = False) -> Any:
+    """The runtime a command works with; `check_everything` also checks relaykit's own specs (validate)."""
+    from ..runtime import Runtime
+
+    return Runtime(strict_output=getattr(args, "strict", False), trust_builtin_specs=not check_everything)

@@ -15,15 +15,12 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .args import UsageError, print_json, read_data_arg
+from .args import EXIT_CALL_FAILED, EXIT_OK, UsageError, make_runtime, print_json, read_data_arg
 
 if TYPE_CHECKING:
     from ..automation.model import Automation, AutomationRun, StepRun
 
 __all__ = ["add_run_arguments", "add_serve_arguments", "format_report", "run_command", "serve_command"]
-
-EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
-
 
 def _connections_arg(value: str | None) -> dict[str, Any]:
     data = read_data_arg(value, "connections")
@@ -32,12 +29,6 @@ def _connections_arg(value: str | None) -> dict[str, Any]:
     if not isinstance(data, dict) or not all(isinstance(v, (dict, str)) for v in data.values()):
         raise UsageError("--connections must map connection names to field mappings (or reference strings)")
     return data
-
-
-def _runtime(args: argparse.Namespace) -> Any:
-    from ..runtime import Runtime
-
-    return Runtime(strict_output=getattr(args, "strict", False))
 
 
 def _load(rt: Any, path: str) -> Automation:
@@ -68,7 +59,7 @@ def run_command(args: argparse.Namespace) -> int:
     """`relaykit run`: 0 ok, 1 a step failed, 2 bad usage/spec/inputs/connections."""
     from ..automation import run_automation
 
-    rt = _runtime(args)
+    rt = make_runtime(args)
     sandbox = None
     try:
         automation = _load(rt, args.automation)
@@ -91,7 +82,7 @@ def run_command(args: argparse.Namespace) -> int:
             from ..redact import REDACTOR
 
             sys.stdout.write(REDACTOR.scrub(format_report(run)) + "\n")
-        return EXIT_OK if run.ok else EXIT_FAILED
+        return EXIT_OK if run.ok else EXIT_CALL_FAILED
     finally:
         if sandbox is not None:
             sandbox.stop()
@@ -216,7 +207,7 @@ def serve_command(args: argparse.Namespace) -> int:
     defaults = read_data_arg(args.input_defaults, "input-defaults")
     if defaults is not None and not isinstance(defaults, dict):
         raise UsageError("--input-defaults must be a JSON object")
-    rt = _runtime(args)
+    rt = make_runtime(args)
     try:
         automation = _load(rt, args.automation)
         connections = _connections_arg(args.connections)

@@ -9,7 +9,7 @@ import sys
 
 import pytest
 from canary_scan import APP_KEY, SITE_ID, TRACK_KEY, leaks
-from relaykit.cli.app import main
+from relaykit.cli import main
 
 TRACK_CONN = {"site_id": SITE_ID, "api_key": TRACK_KEY}
 

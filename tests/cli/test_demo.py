@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from relaykit.cli.app import main
+from relaykit.cli import main
 
 
 def test_demo_runs_every_step_and_refuses_the_bad_calls(capsys):

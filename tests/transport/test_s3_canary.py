@@ -19,7 +19,7 @@ from urllib.parse import quote
 import pytest
 from canary_scan import FORMS, SPARE_CREDENTIALS, leaks, mask
 from relaykit import ConnectionConfigError, Runtime, Secret, hookimpl
-from relaykit.cli.app import main as cli_main
+from relaykit.cli import main as cli_main
 from relaykit.sandbox import Sandbox
 
 # A second canary set (the session sandbox already runs on the first, see tests/canary_scan.py), so the
