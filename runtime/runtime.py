@@ -310,14 +310,14 @@ class Runtime:
     # -- automations --------------------------------------------------------------------------
     def load_automation(self, path: str | os.PathLike[str]) -> Automation:
         """Load and check an automation file; `SpecError` with file:line for every problem."""
-        from .automation import load_automation
+        from .automation.loader import load_automation
 
         return load_automation(self, path)
 
     def run_automation(self, automation: Automation | str | os.PathLike[str], inputs: Mapping[str, Any] | None = None,
                        connections: Mapping[str, Any] | None = None, *, dry_run: bool = False) -> AutomationRun:
         """Run an automation: per-step results (`{input, output, ok, status, error}`) and outputs."""
-        from .automation import run_automation
+        from .automation.runner import run_automation
 
         return run_automation(self, automation, inputs, connections, dry_run=dry_run)
 

@@ -1,6 +1,6 @@
 """Load an automation file and validate it completely, reporting every mistake with file:line.
 
-Order: strict YAML (`specfiles`) -> the meta-schema `schemas/automation.schema.json` -> checks the
+Order: strict YAML (`specs.documents`) -> the meta-schema `schemas/automation.schema.json` -> checks the
 schema cannot express: operations exist (with suggestions), each step's connection exists and is
 for the operation's connector, connection fields are known and never secret, templates parse and
 read only `inputs`, earlier steps (and `item`/`index` inside loops), literal inputs satisfy the

@@ -80,12 +80,12 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     p.add_argument("--curl", action="store_true", help="print the request as a curl command (credentials masked)")
     p.add_argument("--sandbox", action="store_true", help="start an embedded sandbox and call it")
     p.add_argument("--strict", action="store_true", help="fail when a response breaks its output schema")
-    from . import automations as automation_cli
+    from . import automations
 
-    p = add("run", automation_cli.run_command, "run an automation (YAML workflow) once")
-    automation_cli.add_run_arguments(p)
-    p = add("serve", automation_cli.serve_command, "run an automation once per Customer.io reporting webhook")
-    automation_cli.add_serve_arguments(p)
+    p = add("run", automations.run_command, "run an automation (YAML workflow) once")
+    automations.add_run_arguments(p)
+    p = add("serve", automations.serve_command, "run an automation once per Customer.io reporting webhook")
+    automations.add_serve_arguments(p)
     add("plugins", calls.cmd_plugins, "list loaded plugins and their distributions")
     add("demo", cmd_demo, "run a short tour against an embedded sandbox")
     p = add("sandbox", cmd_sandbox, "serve the local Customer.io emulator")

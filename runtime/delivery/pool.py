@@ -10,7 +10,7 @@ thread pool; the runtime is thread-safe and its rate-limit buckets are shared by
     report.delivered, report.rejected, report.failed
     retry = [events[o.index] for o in report.failed]    # same ids: what already landed is counted once
 
-For items that arrive over time (an analytics-style client), `relaykit.delivery_queue.DeliveryQueue`
+For items that arrive over time (an analytics-style client), `relaykit.delivery.DeliveryQueue`
 keeps the same accounting with a bounded queue, background workers and a shutdown deadline.
 """
 

@@ -1,6 +1,6 @@
 """Load connector and operation YAML into frozen, ready-to-run specs, reporting every problem at once.
 
-Pipeline per file: strict YAML (`specfiles`) -> meta-schema (all errors, with file:line:col) ->
+Pipeline per file: strict YAML (`specs.documents`) -> meta-schema (all errors, with file:line:col) ->
 semantic checks the meta-schema cannot express (names match their files, schemas exist and are
 valid, templates parse and read only allowed variables, secrets are read only by `auth`) -> frozen
 dataclasses with compiled templates and validators, so a call does no parsing at all.

@@ -1,6 +1,6 @@
 """The webhook receiver's defaults, apart from the receiver so `relaykit --help` can show them cheaply.
 
-Importing `relaykit.webhooks` pulls in `http.server` (tens of milliseconds); every CLI command
+Importing `relaykit.webhooks.receiver` pulls in `http.server` (tens of milliseconds); every CLI command
 builds the `serve` subcommand's help text, so its defaults live here.
 """
 

@@ -1,4 +1,4 @@
-"""Tests for relaykit.specfiles: the strict YAML/JSON spec loader."""
+"""Tests for relaykit.specs.documents: the strict YAML/JSON spec loader."""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """R6 against the sandbox: the client's buckets keep a server enforcing the same limits happy, and one
 saturated API class does not slow another.
 
-The pure 60-simulated-second envelope test is tests/runtime/test_ratelimit.py; here the sandbox's
+The pure 60-simulated-second envelope test is tests/transport/test_ratelimit.py; here the sandbox's
 own buckets (real time) judge the client, so each run lasts WINDOW real seconds.
 """
 
