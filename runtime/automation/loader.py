@@ -9,7 +9,6 @@ operation's input schema, `for_each` is a list expression -> frozen `Automation`
 
 from __future__ import annotations
 
-import difflib
 import json
 import os
 import re
@@ -22,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 from jsonschema import Draft202012Validator
 
 from ..errors import Problem, SpecError, UnknownNameError
+from ..names import did_you_mean, suggest
 from ..specs.documents import Document, dump_pointer, load_json_file, load_yaml, load_yaml_file
 from ..specs.jsonschemas import FORMAT_CHECKER, DataValidator, error_problems
 from ..templates.compiled import Compiled, compile_value
@@ -131,8 +131,7 @@ def static_input_problems(validator: Any, value: Any) -> list[Problem]:
 
 
 def _suggest(name: str, choices: list[str], n: int = 3) -> str | None:
-    close = difflib.get_close_matches(name, choices, n=n, cutoff=0.6)
-    return ("did you mean " + " or ".join(repr(c) for c in close) + "?") if close else None
+    return did_you_mean(suggest(name, choices, n=n))
 
 
 def _escape(key: str) -> str:
@@ -227,8 +226,7 @@ class _Loader:
             try:
                 connector = self.rt.connector(connector_name)
             except UnknownNameError as exc:
-                hint = ("did you mean " + " or ".join(repr(s) for s in exc.suggestions) + "?") if exc.suggestions \
-                    else "installed: " + ", ".join(self.rt.connector_names())
+                hint = did_you_mean(exc.suggestions) or "installed: " + ", ".join(self.rt.connector_names())
                 self.add(f"{pointer}/connector", f"unknown connector {connector_name!r}", hint)
                 continue
             except SpecError as exc:
@@ -287,8 +285,7 @@ class _Loader:
             try:
                 op = self.rt.operation(uses)
             except UnknownNameError as exc:
-                hint = ("did you mean " + " or ".join(repr(s) for s in exc.suggestions) + "?") if exc.suggestions \
-                    else None
+                hint = did_you_mean(exc.suggestions)
                 self.add(f"{pointer}/uses", str(exc).split(" (did you mean")[0], hint)
             except SpecError as exc:
                 self.problems.extend(exc.problems)

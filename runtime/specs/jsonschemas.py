@@ -24,6 +24,7 @@ from referencing import Registry, Resource
 from referencing.exceptions import NoSuchResource
 
 from ..errors import Problem, SpecError
+from ..names import did_you_mean, suggest
 from .documents import dump_pointer, load_json_file
 from .sources import Location
 
@@ -254,10 +255,7 @@ def describe_error(error: ValidationError) -> str:
 
 
 def _suggest(name: str, choices: Iterable[str]) -> str | None:
-    import difflib
-
-    close = difflib.get_close_matches(name, list(choices), n=1, cutoff=0.6)
-    return f"did you mean {close[0]!r}?" if close else None
+    return did_you_mean(suggest(name, list(choices), n=1))
 
 
 def error_problems(errors: Iterable[ValidationError], *, base: str = "") -> list[Problem]:

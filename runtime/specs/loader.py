@@ -16,7 +16,7 @@ from typing import Any
 from jsonschema import Draft202012Validator
 
 from ..errors import Problem, SpecError
-from ..names import suggest
+from ..names import did_you_mean, suggest
 from ..templates.compiled import Compiled, compile_value
 from ..templates.filters import FilterRegistry
 from .documents import Document, load_yaml_file
@@ -334,5 +334,4 @@ class SpecLoader:
 
 
 def _hint(name: str, choices: list[str]) -> str | None:
-    close = suggest(name, choices)
-    return f"did you mean {close[0]!r}?" if close else None
+    return did_you_mean(suggest(name, choices)[:1])

@@ -9,12 +9,12 @@ are never parsed again, so a value containing ``{{`` or ``"`` comes out verbatim
 
 from __future__ import annotations
 
-import difflib
 import json
 from collections.abc import Callable, Collection, Mapping
 from typing import Any
 
 from ..errors import Problem, SpecError
+from ..names import did_you_mean, suggest
 from .filters import (
     MISSING,
     NAME_RE,
@@ -346,10 +346,7 @@ def _arity_text(flt: Filter) -> str:
 
 
 def _suggest(name: str, known: Collection[str], what: str) -> str:
-    close = difflib.get_close_matches(name, list(known), n=3, cutoff=0.6)
-    if close:
-        return "did you mean " + " or ".join(repr(c) for c in close) + "?"
-    return f"known {what}: " + (", ".join(sorted(known)) or "none")
+    return did_you_mean(suggest(name, list(known))) or f"known {what}: " + (", ".join(sorted(known)) or "none")
 
 
 def compile_value(
