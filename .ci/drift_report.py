@@ -4,6 +4,7 @@ import sys
 
 
 def versions(lines):
+    """Map each pinned or installed package (normalised name) to its version."""
     found = {}
     for line in lines:
         line = line.strip()
