@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from . import app_api, auth, pipelines_api, track_api
+from .app_broadcasts import process_trigger
 from .faults import PRE_KINDS
 from .journal import Journal
 from .messages import ApiError, Request, Response, dumps, json_response
@@ -201,7 +202,7 @@ class Dispatcher:
             params=params,
         )
         with self.ws.lock:
-            self.ws.process_due(app_api.process_trigger)
+            self.ws.process_due(process_trigger)
             try:
                 response = route.handler(req)
             except ApiError as exc:

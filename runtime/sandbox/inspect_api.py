@@ -5,13 +5,26 @@ No auth (the sandbox binds to loopback), never journaled, never faulted.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from .dispatch import RawRequest, Reply
 from .messages import Response, dumps, json_response, parse_json
 
-if TYPE_CHECKING:
-    from .runner import Sandbox
+
+class Inspected(Protocol):
+    """What the inspection API reads and drives: the running sandbox, handed in by its owner."""
+
+    def info(self) -> dict[str, Any]: ...
+    def state(self) -> dict[str, Any]: ...
+    def journal(self, since: int | None = None) -> list[dict[str, Any]]: ...
+    def stats(self) -> dict[str, Any]: ...
+    def reset(self) -> None: ...
+    def set_faults(self, spec: Any) -> None: ...
+    def faults_config(self) -> dict[str, Any] | None: ...
+    def set_rate_limits(self, spec: Any) -> None: ...
+    def rate_limits_config(self) -> dict[str, Any]: ...
+    def export_rows(self, export_id: str) -> list[dict[str, Any]] | None: ...
+
 
 ENDPOINTS = {
     "state": "GET",
@@ -36,7 +49,7 @@ def _body(raw: RawRequest) -> tuple[bool, Any]:
         return False, str(exc)
 
 
-def handle(sandbox: Sandbox, raw: RawRequest, target: Any) -> Reply:
+def handle(sandbox: Inspected, raw: RawRequest, target: Any) -> Reply:
     """Serve one `/_sandbox/...` request."""
     parts = [p for p in target.segments if p]
     name = parts[0] if parts else ""
@@ -81,7 +94,7 @@ def handle(sandbox: Sandbox, raw: RawRequest, target: Any) -> Reply:
         return _error(400, str(exc))
 
 
-def _export_file(sandbox: Sandbox, export_id: str) -> Reply:
+def _export_file(sandbox: Inspected, export_id: str) -> Reply:
     rows = sandbox.export_rows(export_id)
     if rows is None:
         return _error(404, "no finished export with this id")

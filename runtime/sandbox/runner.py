@@ -6,7 +6,8 @@ import ipaddress
 import threading
 from typing import Any
 
-from . import app_api, inspect_api
+from . import inspect_api
+from .app_broadcasts import process_trigger
 from .auth import (
     DEFAULT_APP_KEY,
     DEFAULT_PIPELINES_KEY,
@@ -168,7 +169,7 @@ class Sandbox:
 
     def state(self) -> dict[str, Any]:
         with self.workspace.lock:
-            self.workspace.process_due(app_api.process_trigger)
+            self.workspace.process_due(process_trigger)
             deliveries = self.workspace.drain_deliveries()
             snapshot = self.workspace.snapshot()
         if self._webhooks is not None:
@@ -213,7 +214,7 @@ class Sandbox:
 
     def export_rows(self, export_id: str) -> list[dict[str, Any]] | None:
         with self.workspace.lock:
-            self.workspace.process_due(app_api.process_trigger)
+            self.workspace.process_due(process_trigger)
             try:
                 export = self.workspace.exports.get(int(export_id))
             except ValueError:

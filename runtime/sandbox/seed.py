@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass, field
+from typing import Any
 
-if TYPE_CHECKING:
-    from .state import Person, Workspace
+from .person import Person
 
 SEED_TIME = 1_700_000_000  # fixed so snapshots of a fresh workspace are stable
 
@@ -86,26 +86,41 @@ def _template(tid: int, name: str, channel: str, subject: str | None) -> dict[st
     }
 
 
-def load(ws: Workspace) -> None:
-    """Put the seed content into an empty workspace."""
-    ws.segments[1] = _segment(1, "Sandbox manual segment A", "manual segment for demos", "manual")
-    ws.segments[2] = _segment(2, "Sandbox manual segment B", "manual segment for demos", "manual")
-    ws.segments[3] = _segment(3, "People with an email", "data-driven: everyone with an email", "dynamic")
-    ws.segments[3]["_rule"] = _has_email
-    ws.memberships[1] = set()
-    ws.memberships[2] = set()
-    ws._counters["segment"] = 100
+@dataclass
+class SeedContent:
+    """What a fresh workspace holds, and where its id counters start."""
 
-    ws.campaigns[4] = _campaign(4, "Welcome series", "event", event_name="signed_up")
-    ws.campaigns[5] = _campaign(5, "Re-engagement", "segment", trigger_segment_ids=[3])
+    segments: dict[int, dict[str, Any]] = field(default_factory=dict)
+    memberships: dict[int, set[str]] = field(default_factory=dict)
+    campaigns: dict[int, dict[str, Any]] = field(default_factory=dict)
+    broadcasts: dict[int, dict[str, Any]] = field(default_factory=dict)
+    templates: dict[int, dict[str, Any]] = field(default_factory=dict)
+    object_types: dict[str, dict[str, Any]] = field(default_factory=dict)
+    counters: dict[str, int] = field(default_factory=dict)
+
+
+def content() -> SeedContent:
+    """A new copy of the seed content (the workspace takes it over and mutates it)."""
+    seed = SeedContent()
+    seed.segments[1] = _segment(1, "Sandbox manual segment A", "manual segment for demos", "manual")
+    seed.segments[2] = _segment(2, "Sandbox manual segment B", "manual segment for demos", "manual")
+    seed.segments[3] = _segment(3, "People with an email", "data-driven: everyone with an email", "dynamic")
+    seed.segments[3]["_rule"] = _has_email
+    seed.memberships[1] = set()
+    seed.memberships[2] = set()
+    seed.counters["segment"] = 100
+
+    seed.campaigns[4] = _campaign(4, "Welcome series", "event", event_name="signed_up")
+    seed.campaigns[5] = _campaign(5, "Re-engagement", "segment", trigger_segment_ids=[3])
     for bid, name in ((1, "Sandbox broadcast 1"), (2, "Sandbox broadcast 2"), (3, "Sandbox broadcast 3"),
                       (8, "Sandbox broadcast 8 (docs example)")):
-        ws.broadcasts[bid] = _broadcast(bid, name)
+        seed.broadcasts[bid] = _broadcast(bid, name)
 
-    ws.templates[1] = _template(1, "welcome", "email", "Welcome, {{customer.first_name}}!")
-    ws.templates[2] = _template(2, "order_shipped", "push", None)
-    ws.templates[3] = _template(3, "login_code", "sms", None)
-    ws._counters["template"] = 100
+    seed.templates[1] = _template(1, "welcome", "email", "Welcome, {{customer.first_name}}!")
+    seed.templates[2] = _template(2, "order_shipped", "push", None)
+    seed.templates[3] = _template(3, "login_code", "sms", None)
+    seed.counters["template"] = 100
 
-    ws.object_types["1"] = {"id": 1, "name": "Companies", "singular": "Company", "icon": "building",
-                            "enabled": True}
+    seed.object_types["1"] = {"id": 1, "name": "Companies", "singular": "Company", "icon": "building",
+                              "enabled": True}
+    return seed

@@ -11,62 +11,14 @@ import json
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 from . import seed
 from .limits import attribute_string
+from .person import Person, truthy_unsubscribe
 
 _RESERVED_NOT_STORED = {"_timestamp", "_update", "anonymous_id", "cio_relationships"}
 _ULID_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
-
-
-def truthy_unsubscribe(value: Any) -> bool:
-    """Customer.io's rule: any casing of `true`, 1 or "1" means unsubscribed."""
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, (int, float)):
-        return value == 1
-    if isinstance(value, str):
-        return value.strip().lower() in ("true", "1")
-    return False
-
-
-def identifier_type(value: str) -> tuple[str, str]:
-    """Infer the type of a Track v1 path identifier: `cio_<id>`, an email, or an id."""
-    if value.startswith("cio_") and len(value) > 4:
-        return "cio_id", value[4:]
-    if "@" in value:
-        return "email", value
-    return "id", value
-
-
-@dataclass
-class Person:
-    """One profile, keyed by its cio_id."""
-
-    cio_id: str
-    id: str | None = None
-    email: str | None = None
-    attributes: dict[str, str] = field(default_factory=dict)
-    timestamps: dict[str, int] = field(default_factory=dict)
-    unsubscribed: bool = False
-    devices: dict[str, dict[str, Any]] = field(default_factory=dict)
-    created: int = 0
-
-    def identifiers(self) -> dict[str, str | None]:
-        return {"email": self.email, "id": self.id, "cio_id": self.cio_id}
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "cio_id": self.cio_id,
-            "id": self.id,
-            "email": self.email,
-            "attributes": dict(self.attributes),
-            "unsubscribed": self.unsubscribed,
-            "devices": [dict(d) for d in self.devices.values()],
-            "created": self.created,
-        }
 
 
 class Workspace:
@@ -93,22 +45,17 @@ class Workspace:
     def reset(self) -> None:
         """Empty the workspace and load the seed data again."""
         with self.lock:
-            self._counters: dict[str, int] = {}
+            fresh = seed.content()
+            self._counters: dict[str, int] = dict(fresh.counters)
             self.people: dict[str, Person] = {}
             self.by_id: dict[str, str] = {}
             self.by_email: dict[str, str] = {}
             self.suppressions: list[dict[str, str | None]] = []
             self.events: list[dict[str, Any]] = []
             self.event_ids: set[str] = set()
-            self.segments: dict[int, dict[str, Any]] = {}
-            self.memberships: dict[int, set[str]] = {}
-            self.object_types: dict[str, dict[str, Any]] = {}
             self.objects: dict[tuple[str, str], dict[str, Any]] = {}
             self.relationships: dict[tuple[str, str, str], dict[str, Any]] = {}
-            self.campaigns: dict[int, dict[str, Any]] = {}
-            self.broadcasts: dict[int, dict[str, Any]] = {}
             self.triggers: dict[int, dict[str, Any]] = {}
-            self.templates: dict[int, dict[str, Any]] = {}
             self.messages: dict[str, dict[str, Any]] = {}
             self.exports: dict[int, dict[str, Any]] = {}
             self.pipelines_calls: list[dict[str, Any]] = []
@@ -119,7 +66,12 @@ class Workspace:
             self.unsubscribes: list[dict[str, Any]] = []
             self.activities: list[dict[str, Any]] = []
             self.pending_deliveries: list[dict[str, Any]] = []
-            seed.load(self)
+            self.segments: dict[int, dict[str, Any]] = fresh.segments
+            self.memberships: dict[int, set[str]] = fresh.memberships
+            self.object_types: dict[str, dict[str, Any]] = fresh.object_types
+            self.campaigns: dict[int, dict[str, Any]] = fresh.campaigns
+            self.broadcasts: dict[int, dict[str, Any]] = fresh.broadcasts
+            self.templates: dict[int, dict[str, Any]] = fresh.templates
 
     def now(self) -> int:
         return int(self.clock())

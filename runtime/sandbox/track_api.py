@@ -14,8 +14,9 @@ from .limits import (
     identifier_error,
 )
 from .messages import ApiError, Request, Response, empty_response, is_finite_number, json_response
+from .person import Person, identifier_type
 from .routing import Router, route
-from .state import Person, Workspace, identifier_type
+from .state import Workspace
 
 PLATFORMS = ("ios", "android")
 METRICS = frozenset(
