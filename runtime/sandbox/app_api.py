@@ -73,6 +73,10 @@ def _table() -> list[tuple[str, str, Any, dict[str, Any]]]:
         ("GET", "campaigns/{campaign_id}", get_campaign, {}),
         ("GET", "campaigns/{campaign_id}/metrics", campaign_metrics, {}),
         ("POST", "campaigns/{broadcast_id}/triggers", trigger_broadcast, {"rate_class": "broadcast_trigger"}),
+        # The legacy trigger path (`/v1/api/campaigns/{id}/triggers` on the App host), still sent by
+        # customerio-node up to 4.4: see docs/sandbox.md "Legacy trigger path" for the evidence.
+        ("POST", "api/campaigns/{broadcast_id}/triggers", trigger_broadcast,
+         {"rate_class": "broadcast_trigger", "app_only": True}),
         ("GET", "campaigns/{broadcast_id}/triggers/{trigger_id}", get_trigger, {}),
         ("GET", "campaigns/{broadcast_id}/triggers/{trigger_id}/errors", trigger_errors, {}),
         ("GET", "broadcasts", list_broadcasts, {}),
@@ -104,5 +108,6 @@ def routes(prefix: str = "v1") -> Router:
     table: list[Route] = [
         route(method, f"{prefix}/{path}", handler, rate_class=policy.get("rate_class", "app"))
         for method, path, handler, policy in _table()
+        if prefix == "v1" or not policy.get("app_only")
     ]
     return Router(table)

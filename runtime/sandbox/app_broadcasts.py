@@ -156,6 +156,10 @@ def process_trigger(ws: Workspace, trigger: dict[str, Any]) -> None:
     if errors:
         return  # missing people fail the broadcast unless the matching *_ignore_missing flag is set
     for person in reached:
+        if person.unsubscribed:
+            # Broadcasts send to subscribed people only (the default subscription setting): no delivery.
+            trigger["skipped_unsubscribed"] = trigger.get("skipped_unsubscribed", 0) + 1
+            continue
         ws.create_message(type="email", person=person, recipient=person.email, subject=broadcast.get("name"),
                           broadcast_id=trigger["broadcast_id"], trigger_id=trigger["id"],
                           template_id=(broadcast.get("msg_template_ids") or [None])[0])

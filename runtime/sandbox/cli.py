@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import signal
 import sys
 import threading
@@ -14,6 +15,7 @@ from .auth import DEFAULT_APP_KEY, DEFAULT_PIPELINES_KEY, DEFAULT_SITE_ID, DEFAU
 from .faults import load_spec
 from .routing import REGIONS
 from .runner import Sandbox, is_loopback
+from .tls import TlsUnavailable
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -29,14 +31,26 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--allow-remote", action="store_true",
                         help="allow binding to a non-loopback address (anyone who can reach it can use it)")
     parser.add_argument("--quiet", action="store_true", help="do not log one line per request to stderr")
+    parser.add_argument("--hosts", action="store_true",
+                        help="also serve each API and region at its real paths on a port of its own "
+                             "(for official client libraries)")
+    parser.add_argument("--tls", action="store_true",
+                        help="serve the per-API ports over HTTPS with a certificate made at start "
+                             "(implies --hosts; needs relaykit[tls]); the CA bundle path is printed")
+    parser.add_argument("--hosts-port", type=int, default=0, metavar="PORT",
+                        help="first of 8 consecutive ports for the per-API listeners (default: free ports)")
     parser.add_argument("--site-id", default=DEFAULT_SITE_ID, help="Track site id to accept")
     parser.add_argument("--track-api-key", default=DEFAULT_TRACK_KEY, help="Track API key to accept")
     parser.add_argument("--app-api-key", default=DEFAULT_APP_KEY, help="App/Beta API key to accept")
     parser.add_argument("--pipelines-api-key", default=DEFAULT_PIPELINES_KEY, help="Pipelines API key to accept")
 
 
-def run(args: argparse.Namespace) -> int:
-    """Serve until SIGINT/SIGTERM; return the exit status."""
+def run(args: argparse.Namespace, *, exit_process: bool = True) -> int:
+    """Serve until SIGINT/SIGTERM; return the exit status.
+
+    With `exit_process` (the command line) the process ends right after the listeners are closed:
+    tearing the workspace and journal down object by object took seconds after heavy traffic.
+    """
     if not is_loopback(args.host) and not args.allow_remote:
         print(f"relaykit sandbox: refusing to bind to non-loopback host {args.host!r}; "
               "pass --allow-remote if you really mean it", file=sys.stderr)
@@ -54,9 +68,10 @@ def run(args: argparse.Namespace) -> int:
             host=args.host, port=args.port, allow_remote=args.allow_remote, site_id=args.site_id,
             track_api_key=args.track_api_key, app_api_key=args.app_api_key,
             pipelines_api_key=args.pipelines_api_key, log_requests=not args.quiet,
+            hosts=args.hosts, tls=args.tls, hosts_port=args.hosts_port,
         )
         sandbox.start()
-    except (ValueError, OSError) as exc:
+    except (ValueError, OSError, TlsUnavailable) as exc:
         print(f"relaykit sandbox: cannot start: {exc}", file=sys.stderr)
         return 2
     if not is_loopback(args.host):
@@ -75,6 +90,8 @@ def run(args: argparse.Namespace) -> int:
         print(json.dumps(sandbox.info()), flush=True)
         print(f"relaykit sandbox: serving on {sandbox.url} (region {args.region}); Ctrl-C to stop",
               file=sys.stderr, flush=True)
+        for line in _host_lines(sandbox):
+            print(f"relaykit sandbox: {line}", file=sys.stderr, flush=True)
         while not done.wait(0.5):
             pass
     except KeyboardInterrupt:
@@ -83,7 +100,21 @@ def run(args: argparse.Namespace) -> int:
         sandbox.stop()
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+    if exit_process:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        logging.shutdown()
+        os._exit(0)
     return 0
+
+
+def _host_lines(sandbox: Sandbox) -> list[str]:
+    """Human-readable lines for the real-path listeners (the JSON first line holds the same)."""
+    lines = [f"{connector} {region}: {entry['base_url']} (host {entry['host']}, port {entry['port']})"
+             for connector, regions in sandbox.host_info().items() for region, entry in regions.items()]
+    if sandbox.ca_bundle:
+        lines.append(f"CA bundle: {sandbox.ca_bundle} (REQUESTS_CA_BUNDLE / NODE_EXTRA_CA_CERTS)")
+    return lines
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,4 +1,4 @@
-"""The request pipeline: prefix → fault → route → region → auth → rate limit → handler → journal.
+"""The request pipeline: layout → fault → route → region → auth → rate limit → handler → journal.
 
 It knows nothing about sockets; the server hands it a `RawRequest` and delivers the `Reply`
 (including socket-level faults such as resets and stalls).
@@ -20,7 +20,7 @@ from .faults import PRE_KINDS
 from .journal import Journal
 from .messages import ApiError, Request, Response, dumps, json_response
 from .ratelimit import RateLimiter
-from .routing import CONNECTORS, REGIONS, Router, split_target
+from .routing import CONNECTORS, REGIONS, HostApi, Router, split_target
 from .state import Workspace
 
 log = logging.getLogger("relaykit.sandbox")
@@ -129,6 +129,7 @@ class Dispatcher:
         credentials: auth.Credentials,
         root: Callable[[], str],
         inspector: Callable[[RawRequest, Any], Reply],
+        host_root: Callable[[str, str], str] | None = None,
         on_delivery: Callable[[dict[str, Any]], None] | None = None,
         log_requests: bool = False,
     ) -> None:
@@ -139,13 +140,15 @@ class Dispatcher:
         self.stats = stats
         self.credentials = credentials
         self.root = root
+        self.host_root = host_root
         self.inspector = inspector
         self.on_delivery = on_delivery
         self.log_requests = log_requests
         self.apis = build_apis()
 
-    def dispatch(self, raw: RawRequest) -> Reply:
-        target = split_target(raw.target)
+    def dispatch(self, raw: RawRequest, host_api: HostApi | None = None) -> Reply:
+        """Answer one request; `host_api` names the API and region of a real-path listener."""
+        target = split_target(raw.target, host_api)
         if target.connector == "_sandbox":
             return self.inspector(raw, target)
         if target.connector not in CONNECTORS or target.region not in REGIONS:
@@ -158,11 +161,32 @@ class Dispatcher:
         fault = self.faults.pick(connector)
         if fault is not None and fault["kind"] in PRE_KINDS:
             return self._finish(raw, connector, region, _fault_response(fault, api), fault)
-        response = self._process(raw, target, connector, region, api)
+        response = self._process(raw, target, connector, region, api, host_api is not None)
         return self._finish(raw, connector, region, response, fault)
 
+    def reject(self, line: str, status: int, reason: str, host_api: HostApi | None = None) -> Reply:
+        """Answer (and journal) a request the server could not parse: JSON in the API's shape, never HTML."""
+        words = line.split(" ")
+        target = split_target(words[1], host_api) if len(words) >= 2 and words[1].startswith("/") else None
+        connector = target.connector if target is not None and target.connector in CONNECTORS else None
+        region = target.region if connector is not None and target is not None else None
+        if connector is not None:
+            body = self.apis[connector].error_body(status, reason)
+        else:
+            body = {"errors": [{"detail": reason, "status": str(status)}]}
+        raw = RawRequest(words[0] if words[0].isalpha() else "", line[:2048], [], b"")
+        return self._finish(raw, connector, region, json_response(status, body, outcome="rejected"), None)
+
+    def api_root(self, connector: str, region: str, real_paths: bool) -> str:
+        """Where an API and region live in a layout: a prefix of the root, or a real-path listener's root."""
+        if real_paths and self.host_root is not None:
+            return self.host_root(connector, region)
+        return f"{self.root()}/{connector}/{region}"
+
     # --------------------------------------------------------------------------------------------
-    def _process(self, raw: RawRequest, target: Any, connector: str, region: str, api: Api) -> Response:
+    def _process(
+        self, raw: RawRequest, target: Any, connector: str, region: str, api: Api, real_paths: bool
+    ) -> Response:
         def error(status: int, message: str, outcome: str, headers: list[tuple[str, str]] | None = None) -> Response:
             return json_response(status, api.error_body(status, message), outcome=outcome, headers=headers)
 
@@ -175,15 +199,16 @@ class Dispatcher:
                              [("Allow", ", ".join(allowed))])
             return error(404, "no such endpoint", "not_found")
         home = self.ws.region
+        home_root = self.api_root(connector, home, real_paths)
         headers = _lower(raw.headers)
         authorized = not route.auth or auth.check(connector, headers.get("authorization"), self.credentials)
         if region != home and not route.any_region:
             if connector == "customerio-track":
                 if not authorized:
                     return error(401, "unauthorized: check the site id and API key", "unauthorized")
-                prefix = f"/{connector}/{region}"
+                prefix = "" if real_paths else f"/{connector}/{region}"
                 rest = raw.target[len(prefix):] if raw.target.startswith(prefix) else target.path
-                location = f"{self.root()}/{connector}/{home}{rest}"
+                location = f"{home_root}{rest}"
                 return error(301, f"wrong datacenter: this workspace is in region {home}", "wrong_region",
                              [("Location", location)])
             return error(401, f"unauthorized: these credentials belong to a workspace in region {home}",
@@ -199,7 +224,7 @@ class Dispatcher:
         req = Request(
             method=raw.method, target=raw.target, headers=headers, body=raw.body, connector=connector,
             region=region, segments=target.segments, query=target.query, root=self.root(), ws=self.ws,
-            params=params,
+            params=params, home_root=home_root,
         )
         with self.ws.lock:
             self.ws.process_due(process_trigger)

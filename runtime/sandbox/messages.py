@@ -102,6 +102,8 @@ class Request:
     query: dict[str, list[str]]
     root: str
     ws: Any = None
+    #: Root of this API in the workspace's home region, in the layout the request arrived through.
+    home_root: str = ""
     params: dict[str, str] = field(default_factory=dict)
     _json: Any = _UNSET
 

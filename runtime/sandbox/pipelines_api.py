@@ -8,6 +8,7 @@ Calls are deduplicated by `messageId`.
 from __future__ import annotations
 
 import json
+from datetime import datetime, timezone
 from typing import Any
 
 from .limits import MAX_BATCH_BYTES, MAX_REQUEST_BYTES, attributes_error, event_error, identifier_error
@@ -136,6 +137,25 @@ def _validate_semantic(event: str, user_id: str | None, props: dict[str, Any], c
         raise Invalid("missing_field", "Relationship Deleted needs properties.objectId")
 
 
+def event_seconds(value: Any) -> int | None:
+    """A call's ISO 8601 `timestamp` (when it happened, e.g. a backfill) as unix seconds; None if absent or bad.
+
+    A time without an offset is UTC, as the Pipelines libraries send it.
+    """
+    if not isinstance(value, str) or not value.strip():
+        return None
+    text = value.strip()
+    if text.endswith(("Z", "z")):
+        text = text[:-1] + "+00:00"
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return int(moment.timestamp())
+
+
 def commit(ws: Workspace, call: dict[str, Any], kind: str) -> str:
     """Apply a validated call; return "ok", "duplicate" or "dropped"."""
     message_id = call.get("messageId")
@@ -149,6 +169,7 @@ def commit(ws: Workspace, call: dict[str, Any], kind: str) -> str:
          "received_at": ws.now(), "call": call}
     )
     traits, props = _obj(call, "traits"), _obj(call, "properties")
+    happened = event_seconds(call.get("timestamp"))
     if kind == "identify":
         attrs = dict(traits)
         if "createdAt" in attrs and "created_at" not in attrs:
@@ -156,9 +177,9 @@ def commit(ws: Workspace, call: dict[str, Any], kind: str) -> str:
         if anonymous_id:
             attrs["anonymous_id"] = anonymous_id
         if user_id is not None:
-            _who, outcome = ws.identify("id", user_id, attrs, source="pipelines")
+            _who, outcome = ws.identify("id", user_id, attrs, source="pipelines", at=happened)
         elif isinstance(traits.get("email"), str) and traits["email"]:
-            _who, outcome = ws.identify("email", traits["email"], attrs, source="pipelines")
+            _who, outcome = ws.identify("email", traits["email"], attrs, source="pipelines", at=happened)
         else:
             outcome = "ok"  # anonymous traits: kept with the call only
         return outcome
@@ -184,7 +205,7 @@ def commit(ws: Workspace, call: dict[str, Any], kind: str) -> str:
     if user_id is not None and person is None:
         return "dropped"
     ws.add_event(name=str(name), data=props, type="event" if kind == "track" else kind,
-                 timestamp=call.get("timestamp"), person=person,
+                 timestamp=happened, person=person,
                  anonymous_id=anonymous_id if person is None else None, source="pipelines")
     return "ok"
 

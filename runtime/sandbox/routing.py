@@ -1,4 +1,4 @@
-"""URL layout of the sandbox: the `/{connector}/{region}` prefix and per-API route tables."""
+"""URL layouts of the sandbox (the `/{connector}/{region}` prefix, or one root per API and region) and route tables."""
 
 from __future__ import annotations
 
@@ -87,9 +87,15 @@ class Target:
     segments: list[str]
 
 
-def split_target(target: str) -> Target:
+#: A listener that serves one API in one region at its real paths, as `(connector, region)`.
+HostApi = tuple[str, str]
+
+
+def split_target(target: str, host_api: HostApi | None = None) -> Target:
     """Split `/customerio-track/us/api/v1/customers/a%2Fb?x=1` into its parts.
 
+    With `host_api` the listener serves that API and region from its root, so the whole path is the
+    API's own (`/api/v1/customers/a%2Fb`); `/_sandbox/...` is the inspection API on every listener.
     Segments are percent-decoded one by one, so an encoded slash stays inside its segment.
     """
     parts = urlsplit(target)
@@ -97,6 +103,8 @@ def split_target(target: str) -> Target:
     query = parse_qs(parts.query, keep_blank_values=True)
     raw = path.split("/")[1:] if path.startswith("/") else path.split("/")
     decoded = [unquote(seg, errors="replace") for seg in raw]
+    if host_api is not None and (not decoded or decoded[0] != "_sandbox"):
+        return Target(path, query, host_api[0], host_api[1], decoded)
     if len(decoded) >= 2 and decoded[0] in CONNECTORS:
         return Target(path, query, decoded[0], decoded[1], decoded[2:])
     return Target(path, query, decoded[0] if decoded else None, None, decoded[1:])
@@ -105,3 +113,8 @@ def split_target(target: str) -> Target:
 def base_urls(root: str) -> dict[str, dict[str, str]]:
     """Base URL of every connector in every region, as a connection's `base_url` would hold."""
     return {c: {r: f"{root}/{c}/{r}{BASE_PATHS[c]}" for r in REGIONS} for c in CONNECTORS}
+
+
+def host_apis() -> list[HostApi]:
+    """Every API and region, in the fixed order the real-path listeners take their ports."""
+    return [(c, r) for c in CONNECTORS for r in REGIONS]

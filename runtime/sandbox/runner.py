@@ -1,7 +1,8 @@
-"""`Sandbox`: build the workspace, dispatcher and server, run them in a thread, expose inspection helpers."""
+"""`Sandbox`: build the workspace, dispatcher and listeners, run them in threads, expose inspection helpers."""
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import threading
 from typing import Any
@@ -19,9 +20,10 @@ from .dispatch import Dispatcher, RawRequest, Reply, Stats
 from .faults import FaultInjector
 from .journal import DEFAULT_BODY_LIMIT, DEFAULT_LIMIT, Journal
 from .ratelimit import RateLimiter
-from .routing import CONNECTORS, REGIONS, base_urls
+from .routing import BASE_PATHS, CONNECTORS, REGIONS, HostApi, base_urls, host_apis
 from .server import SandboxHTTPServer
 from .state import Workspace
+from .tls import TlsMaterial
 from .webhooks import WebhookSender
 
 
@@ -36,8 +38,12 @@ def is_loopback(host: str) -> bool:
 
 
 class Sandbox:
-    """A local Customer.io workspace behind real HTTP, on one port, in daemon threads.
+    """A local Customer.io workspace behind real HTTP, in daemon threads.
 
+    One port serves every API under a `/{connector}/{region}` prefix (what relaykit's `sandbox_url`
+    uses). With `hosts=True` every API and region also gets a port of its own that serves the real
+    paths from its root, the way official client libraries build URLs; with `tls=True` those ports
+    speak HTTPS with a certificate made at start (CA bundle at `ca_bundle`).
     Use as a context manager (`with Sandbox() as sb:`) or call `start()` / `stop()`.
     """
 
@@ -61,13 +67,22 @@ class Sandbox:
         webhook_url: str | None = None,
         webhook_signing_key: str | None = None,
         log_requests: bool = False,
+        hosts: bool = False,
+        tls: bool = False,
+        hosts_port: int = 0,
     ) -> None:
         if region not in REGIONS:
             raise ValueError(f"region must be one of {', '.join(REGIONS)}")
         if not is_loopback(host) and not allow_remote:
             raise ValueError(f"refusing to bind to non-loopback host {host!r} without allow_remote=True")
+        if hosts_port and not 0 < hosts_port <= 65535 - len(host_apis()):
+            raise ValueError("hosts_port must leave room for one port per API and region")
         self.host = host
         self.region = region
+        #: Real-path listeners (one per API and region) are served; implied by `tls`.
+        self.hosts = hosts or tls
+        self.tls = tls
+        self._hosts_port = hosts_port
         self._requested_port = port
         self._creds = Credentials(site_id, track_api_key, app_api_key, pipelines_api_key)
         self.workspace = Workspace(region=region, processing_delay=processing_delay)
@@ -77,7 +92,9 @@ class Sandbox:
         self._stats = Stats()
         self._stop_event = threading.Event()
         self._server: SandboxHTTPServer | None = None
-        self._thread: threading.Thread | None = None
+        self._host_servers: dict[HostApi, SandboxHTTPServer] = {}
+        self._threads: list[threading.Thread] = []
+        self._tls: TlsMaterial | None = None
         self._webhooks = WebhookSender(webhook_url, webhook_signing_key or "") if webhook_url else None
         self._dispatcher = Dispatcher(
             workspace=self.workspace,
@@ -87,6 +104,7 @@ class Sandbox:
             stats=self._stats,
             credentials=self._creds,
             root=lambda: self.url,
+            host_root=self.host_url,
             inspector=self._inspect,
             on_delivery=self._webhooks.deliver if self._webhooks else None,
             log_requests=log_requests,
@@ -94,30 +112,57 @@ class Sandbox:
 
     # ------------------------------------------------------------------------------ lifecycle
     def start(self) -> Sandbox:
-        """Bind and serve in a daemon thread; returns self."""
+        """Bind every listener and serve each in a daemon thread; returns self."""
         if self._server is not None:
             return self
         self._stop_event.clear()
-        self._server = SandboxHTTPServer(
-            (self.host, self._requested_port), self._dispatcher.dispatch, self._stats.connection, self._stop_event
-        )
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="relaykit-sandbox", daemon=True
-        )
-        self._thread.start()
+        try:
+            self._server = self._listen(self._requested_port, None, None)
+            if self.hosts:
+                if self.tls:
+                    self._tls = TlsMaterial()
+                context = self._tls.context if self._tls is not None else None
+                for index, api in enumerate(host_apis()):
+                    port = self._hosts_port + index if self._hosts_port else 0
+                    self._host_servers[api] = self._listen(port, api, context)
+        except BaseException:
+            self.stop()
+            raise
+        for name, server in [("relaykit-sandbox", self._server), *(
+                (f"relaykit-sandbox-{c}-{r}", s) for (c, r), s in self._host_servers.items())]:
+            thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, name=name,
+                                      daemon=True)
+            thread.start()
+            self._threads.append(thread)
         return self
+
+    def _listen(self, port: int, api: HostApi | None, context: Any) -> SandboxHTTPServer:
+        return SandboxHTTPServer(
+            (self.host, port), functools.partial(self._dispatcher.dispatch, host_api=api), self._stats.connection,
+            self._stop_event, reject=functools.partial(self._dispatcher.reject, host_api=api), ssl_context=context,
+        )
 
     def stop(self) -> None:
         """Stop serving; stalled or dripping handlers notice and give up at once."""
-        server, self._server = self._server, None
-        if server is None:
+        servers = [s for s in (self._server, *self._host_servers.values()) if s is not None]
+        self._server, self._host_servers = None, {}
+        if not servers:
             return
         self._stop_event.set()
-        server.shutdown()
-        server.close_clients()
-        server.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
+        waiters = [threading.Thread(target=server.shutdown, daemon=True) for server in servers]
+        for waiter in waiters:  # each accept loop notices within one poll interval; wait for all at once
+            waiter.start()
+        for waiter in waiters:
+            waiter.join()
+        for server in servers:
+            server.close_clients()
+            server.server_close()
+        threads, self._threads = self._threads, []
+        for thread in threads:
+            thread.join(timeout=5)
+        if self._tls is not None:
+            self._tls.close()
+            self._tls = None
         if self._webhooks is not None:
             self._webhooks.stop()
 
@@ -144,13 +189,43 @@ class Sandbox:
     def base_urls(self) -> dict[str, dict[str, str]]:
         return base_urls(self.url)
 
+    def host_url(self, connector: str, region: str) -> str:
+        """Root of the real-path listener of one API and region, e.g. `https://127.0.0.1:PORT`."""
+        server = self._host_servers.get((connector, region))
+        if server is None:
+            raise RuntimeError("real-path listeners run only with hosts=True (or tls=True) while started")
+        scheme = "https" if server.ssl_context is not None else "http"
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"{scheme}://{host}:{server.server_address[1]}"
+
+    @property
+    def ca_bundle(self) -> str | None:
+        """Path of the PEM CA bundle that verifies the HTTPS listeners (None without TLS)."""
+        return self._tls.ca_bundle if self._tls is not None else None
+
+    def host_info(self) -> dict[str, dict[str, dict[str, Any]]]:
+        """Per API and region: what a client's own host/port/URL options need to reach the real paths."""
+        out: dict[str, dict[str, dict[str, Any]]] = {}
+        for (connector, region), server in self._host_servers.items():
+            root = self.host_url(connector, region)
+            out.setdefault(connector, {})[region] = {
+                "url": root, "host": self.host, "port": int(server.server_address[1]),
+                "base_url": root + BASE_PATHS[connector], "tls": server.ssl_context is not None,
+            }
+        return out
+
     @property
     def credentials(self) -> dict[str, str]:
         return self._creds.as_dict()
 
     def info(self) -> dict[str, Any]:
         """Base URLs per connector and region, plus the accepted credentials (the CLI's first line)."""
-        return {**self.base_urls, "credentials": self.credentials, "region": self.region, "sandbox_url": self.url}
+        info = {**self.base_urls, "credentials": self.credentials, "region": self.region, "sandbox_url": self.url}
+        if self._host_servers:
+            info["hosts"] = self.host_info()
+        if self._tls is not None:
+            info["ca_bundle"] = self._tls.ca_bundle
+        return info
 
     def connection(self, connector: str, region: str | None = None) -> dict[str, str]:
         """A relaykit connection config pointing at this sandbox."""

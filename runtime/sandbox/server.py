@@ -1,4 +1,4 @@
-"""The HTTP/1.1 server: keep-alive, TCP_NODELAY, one send per response, socket-level faults, clean shutdown.
+"""The HTTP/1.1 server: keep-alive, TCP_NODELAY, one send per response, optional TLS, socket faults, clean shutdown.
 
 Python's default `http.server` answers a keep-alive client in ~40 ms per request because headers and
 body leave in separate small writes (Nagle meets delayed ACK). Here every accepted socket gets
@@ -11,6 +11,7 @@ import gzip
 import http
 import io
 import socket
+import ssl
 import struct
 import threading
 import time
@@ -31,6 +32,7 @@ class SandboxHTTPServer(ThreadingHTTPServer):
     """Threaded server that tracks its client sockets so `stop()` can cut them loose."""
 
     daemon_threads = True
+    block_on_close = False  # `stop()` cuts client sockets loose; it never waits on a handler thread
     allow_reuse_address = True
     request_queue_size = 128
 
@@ -40,12 +42,17 @@ class SandboxHTTPServer(ThreadingHTTPServer):
         dispatch: Callable[[RawRequest], Reply],
         on_connection: Callable[[], None],
         stop_event: threading.Event,
+        *,
+        reject: Callable[[str, int, str], Reply],
+        ssl_context: ssl.SSLContext | None = None,
     ) -> None:
         if ":" in address[0]:
             self.address_family = socket.AF_INET6
         self.dispatch = dispatch
+        self.reject = reject
         self.on_connection = on_connection
         self.stop_event = stop_event
+        self.ssl_context = ssl_context
         self._sockets: set[socket.socket] = set()
         self._sockets_lock = threading.Lock()
         super().__init__(address, _Handler)
@@ -53,6 +60,9 @@ class SandboxHTTPServer(ThreadingHTTPServer):
     def get_request(self) -> tuple[socket.socket, Any]:
         sock, addr = super().get_request()
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        if self.ssl_context is not None:
+            # The handshake runs in the handler thread (`_Handler.setup`), never in the accept loop.
+            sock = self.ssl_context.wrap_socket(sock, server_side=True, do_handshake_on_connect=False)
         with self._sockets_lock:
             self._sockets.add(sock)
         self.on_connection()
@@ -116,12 +126,23 @@ class _Handler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:
         pass  # the dispatcher logs requests (without credentials) when asked to
 
+    def setup(self) -> None:
+        super().setup()
+        if isinstance(self.connection, ssl.SSLSocket):
+            self.connection.do_handshake()  # a failed handshake ends this connection quietly
+
+    def _refuse(self, status: http.HTTPStatus, reason: str) -> None:
+        """Answer a request the server cannot parse in JSON, journaled like any other, and close."""
+        self.close_connection = True
+        line = self.raw_requestline.decode("latin-1", errors="replace").rstrip("\r\n")
+        self._deliver(self.server.reject(line, int(status), reason))
+
     def handle_one_request(self) -> None:
         try:
             self.raw_requestline = self.rfile.readline(65537)
             if len(self.raw_requestline) > 65536:
                 self.requestline = self.request_version = self.command = ""
-                self.send_error(http.HTTPStatus.REQUEST_URI_TOO_LONG)
+                self._refuse(http.HTTPStatus.REQUEST_URI_TOO_LONG, "the request line is too long")
                 return
             if not self.raw_requestline:
                 self.close_connection = True
@@ -141,21 +162,21 @@ class _Handler(BaseHTTPRequestHandler):
         line = self.raw_requestline.decode("latin-1").rstrip("\r\n")
         self.requestline = line
         parts = line.split(" ")
-        if len(parts) != 3 or not parts[2].startswith("HTTP/1."):
-            self.send_error(http.HTTPStatus.BAD_REQUEST, "Bad request line")
+        if len(parts) != 3 or not parts[2].startswith("HTTP/1.") or not parts[0].isalpha():
+            self._refuse(http.HTTPStatus.BAD_REQUEST, "malformed request line")
             return False
         self.command, self.path, self.request_version = parts
         pairs: list[tuple[str, str]] = []
         while True:
             raw = self.rfile.readline(65537)
             if len(raw) > 65536 or len(pairs) > 200:
-                self.send_error(http.HTTPStatus.REQUEST_HEADER_FIELDS_TOO_LARGE)
+                self._refuse(http.HTTPStatus.REQUEST_HEADER_FIELDS_TOO_LARGE, "the request headers are too large")
                 return False
             if raw in (b"\r\n", b"\n", b""):
                 break
             name, sep, value = raw.decode("latin-1").partition(":")
             if not sep or not name or name != name.strip() or " " in name:
-                self.send_error(http.HTTPStatus.BAD_REQUEST, "Bad header line")
+                self._refuse(http.HTTPStatus.BAD_REQUEST, "malformed header line")
                 return False
             pairs.append((name, value.strip()))
         self.headers = _Headers(pairs)  # type: ignore[assignment]

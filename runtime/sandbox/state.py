@@ -18,7 +18,17 @@ from .limits import attribute_string
 from .person import Person, truthy_unsubscribe
 
 _RESERVED_NOT_STORED = {"_timestamp", "_update", "anonymous_id", "cio_relationships"}
+#: How much of a secondary person's event history a merge keeps (Customer.io: the last 30 days).
+MERGE_EVENT_WINDOW = 30 * 24 * 3600
 _ULID_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+
+
+def event_time(event: dict[str, Any]) -> float:
+    """When an event happened: its timestamp when numeric, else when it was received."""
+    value = event.get("timestamp")
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value)
+    return float(event.get("received_at") or 0)
 
 
 class Workspace:
@@ -109,6 +119,7 @@ class Workspace:
         person = Person(cio_id=cio_id, created=self.now())
         self.people[cio_id] = person
         person.attributes["cio_id"] = cio_id
+        person.timestamps["cio_id"] = person.created
         if id is not None:
             self._set_id(person, id)
         if email is not None:
@@ -121,6 +132,7 @@ class Workspace:
         person.id = value
         self.by_id[value] = person.cio_id
         person.attributes["id"] = value
+        person.timestamps["id"] = self.now()
 
     def _set_email(self, person: Person, value: str) -> None:
         if person.email is not None:
@@ -128,6 +140,7 @@ class Workspace:
         person.email = value
         self.by_email[value.lower()] = person.cio_id
         person.attributes["email"] = value
+        person.timestamps["email"] = self.now()
 
     def delete_person(self, person: Person) -> None:
         self.people.pop(person.cio_id, None)
@@ -181,11 +194,13 @@ class Workspace:
         *,
         update_only: bool = False,
         source: str = "track",
+        at: int | None = None,
     ) -> tuple[Person | None, str]:
         """Create or update a person per the Track identify rules; return (person, outcome).
 
         The outcome is "ok", or "dropped" when the call is accepted but has no effect (suppressed
-        identifier, `_update` without a match, unknown cio_id, identifier conflict).
+        identifier, `_update` without a match, unknown cio_id, identifier conflict). `at` is when the
+        change happened (a backfill); the attributes' timestamps take it.
         """
         body_id = attributes.get("id")
         body_id = attribute_string(body_id) if body_id not in (None, "") else None
@@ -213,9 +228,12 @@ class Workspace:
             )
             self.add_activity("attribute_change", None, person, data={"created": True})
         elif gained:
-            current = person.id if id_type == "id" else person.email
-            if current is not None and current.lower() != value.lower():
-                return self._failed(person, f"{id_type} belongs to another identifier")
+            # The path identifier is new and a body identifier names an existing person: that person
+            # is updated and given the path identifier (replacing the one it had), unless the body
+            # asks for a different identifier of the same type (a change that needs `cio_`).
+            same = body_id if id_type == "id" else body_email
+            if same is not None and (same != value if id_type == "id" else same.lower() != value.lower()):
+                return self._failed(person, f"changing an {id_type} requires the cio_ identifier")
             if id_type == "id":
                 self._set_id(person, value)
             elif id_type == "email":
@@ -235,7 +253,7 @@ class Workspace:
             if person.email is not None and id_type == "email":
                 return self._failed(person, "changing an email requires the cio_ identifier")
             self._set_email(person, body_email)
-        self.apply_attributes(person, attributes)
+        self.apply_attributes(person, attributes, at=at)
         anonymous_id = attributes.get("anonymous_id")
         if isinstance(anonymous_id, str) and anonymous_id:
             self.attach_anonymous(person, anonymous_id)
@@ -245,9 +263,9 @@ class Workspace:
         self.add_activity("failed_attribute_change", None, person, data={"reason": reason})
         return None, "dropped"
 
-    def apply_attributes(self, person: Person, attributes: dict[str, Any]) -> None:
+    def apply_attributes(self, person: Person, attributes: dict[str, Any], *, at: int | None = None) -> None:
         """Store attributes as strings; None or "" removes; reserved keys get their meaning."""
-        now = self.now()
+        now = self.now() if at is None else at
         changes: dict[str, dict[str, str | None]] = {}
         for name, raw in attributes.items():
             if name in _RESERVED_NOT_STORED or name in ("id", "email"):
@@ -256,7 +274,7 @@ class Workspace:
                 person.unsubscribed = truthy_unsubscribe(raw)
                 raw = person.unsubscribed
             if name.startswith("cio_subscription_preferences."):
-                self._set_preference(person, name.split(".")[1:], raw)
+                self._set_preference(person, name.split(".")[1:], raw, now)
                 continue
             text = attribute_string(raw)
             old = person.attributes.get(name)
@@ -273,7 +291,7 @@ class Workspace:
         if changes:
             self.add_activity("attribute_change", None, person, data=changes)
 
-    def _set_preference(self, person: Person, path: list[str], value: Any) -> None:
+    def _set_preference(self, person: Person, path: list[str], value: Any, now: int) -> None:
         try:
             prefs = json.loads(person.attributes.get("cio_subscription_preferences", "{}"))
         except ValueError:
@@ -283,7 +301,7 @@ class Workspace:
             node = node.setdefault(key, {})
         node[path[-1]] = value
         person.attributes["cio_subscription_preferences"] = json.dumps(prefs, separators=(",", ":"))
-        person.timestamps["cio_subscription_preferences"] = self.now()
+        person.timestamps["cio_subscription_preferences"] = now
 
     def attach_anonymous(self, person: Person, anonymous_id: str) -> None:
         """Attach earlier anonymous events with this anonymous_id to the person."""
@@ -293,18 +311,29 @@ class Workspace:
                 event["customer_id"] = person.id
 
     def merge(self, primary: Person, secondary: Person) -> None:
-        """Fold the secondary person into the primary one and delete the secondary."""
+        """Fold the secondary person into the primary one and delete the secondary.
+
+        The primary gains the attributes it lacks (with their timestamps), devices, the last 30 days
+        of events (older ones go with the secondary), manual segments, deliveries and relationships.
+        """
         if primary is secondary:
             return
         for name, value in secondary.attributes.items():
             if name not in ("id", "email", "cio_id") and name not in primary.attributes:
                 primary.attributes[name] = value
+                primary.timestamps[name] = secondary.timestamps.get(name, self.now())
         for token, device in secondary.devices.items():
             primary.devices.setdefault(token, device)
+        cutoff = self.now() - MERGE_EVENT_WINDOW
+        kept: list[dict[str, Any]] = []
         for event in self.events:
             if event.get("cio_id") == secondary.cio_id:
+                if event_time(event) < cutoff:
+                    continue  # outside the merge window: deleted with the secondary
                 event["cio_id"] = primary.cio_id
                 event["customer_id"] = primary.id
+            kept.append(event)
+        self.events = kept
         for members in self.memberships.values():
             if secondary.cio_id in members:
                 members.add(primary.cio_id)

@@ -127,7 +127,7 @@ def region_lookup(req: Request) -> Response:
     ws = _ws(req)
     return json_response(
         200,
-        {"url": f"{req.root}/customerio-track/{ws.region}", "region": ws.region, "environment_id": ws.environment_id},
+        {"url": req.home_root, "region": ws.region, "environment_id": ws.environment_id},
     )
 
 
@@ -159,6 +159,19 @@ def delete_person(req: Request) -> Response:
     return _ok()
 
 
+def device_attributes(device: dict[str, Any], token_key: str) -> dict[str, Any] | None:
+    """The device's attributes: its `attributes` object plus any other top-level key (e.g. `app_version`).
+
+    Clients such as the official Python one send extra device keys at the top level; they are
+    device attributes, not dropped. None when `attributes` is not an object.
+    """
+    attrs = device.get("attributes") or {}
+    if not isinstance(attrs, dict):
+        return None
+    extra = {k: v for k, v in device.items() if k not in (token_key, "platform", "last_used", "attributes")}
+    return {**extra, **attrs}
+
+
 def add_device(req: Request) -> Response:
     """PUT /api/v1/customers/{identifier}/devices."""
     ws = _ws(req)
@@ -172,8 +185,8 @@ def add_device(req: Request) -> Response:
         raise ApiError(400, "device.id is required")
     if device.get("platform") not in PLATFORMS:
         raise ApiError(400, "device.platform must be ios or android")
-    attrs = device.get("attributes") or {}
-    if not isinstance(attrs, dict):
+    attrs = device_attributes(device, "id")
+    if attrs is None:
         raise ApiError(400, "device.attributes must be an object")
     person = _person_for_write(ws, id_type, value)
     if person is None:
@@ -573,8 +586,8 @@ def _v2_person(ws: Workspace, op: dict[str, Any], action: Any) -> str:
             return "ok"
         if device.get("platform") not in PLATFORMS:
             raise V2Error("invalid", "device.platform", "device.platform must be ios or android")
-        attrs = device.get("attributes") or {}
-        if not isinstance(attrs, dict):
+        attrs = device_attributes(device, "token")
+        if attrs is None:
             raise V2Error("invalid", "device.attributes", "device.attributes must be an object")
         person = _person_for_write(ws, id_type, value)
         if person is None:
