@@ -52,7 +52,8 @@ def test_pipelines_backfill_timestamp_is_when_it_happened(cio):
     past_seconds = int(datetime(2024, 3, 1, 12, tzinfo=timezone.utc).timestamp())
     call = {"userId": "bf", "traits": {"plan": "pro"}, "timestamp": past}
     assert cio.pipelines.post("/v1/identify", json=call).status_code == 200
-    assert cio.pipelines.post("/v1/track", json={"userId": "bf", "event": "Ordered", "timestamp": past}).status_code == 200
+    track = {"userId": "bf", "event": "Ordered", "timestamp": past}
+    assert cio.pipelines.post("/v1/track", json=track).status_code == 200
     assert cio.pipelines.post("/v1/page", json={"userId": "bf", "name": "Home",
                                                 "timestamp": "2024-03-01T13:00:00+01:00"}).status_code == 200
     state = cio.sb.state()
