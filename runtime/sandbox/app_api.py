@@ -43,8 +43,10 @@ from .app_sends import (
     list_transactional,
     send_email,
     send_in_app,
+    send_inbox_message,
     send_push,
     send_sms,
+    send_whatsapp,
 )
 from .routing import Route, Router, route
 
@@ -87,6 +89,8 @@ def _table() -> list[tuple[str, str, Any, dict[str, Any]]]:
         ("POST", "send/push", send_push, send),
         ("POST", "send/sms", send_sms, send),
         ("POST", "send/in_app", send_in_app, send),
+        ("POST", "send/whatsapp", send_whatsapp, send),
+        ("POST", "send/inbox_message", send_inbox_message, send),
         ("GET", "transactional", list_transactional, {}),
         ("GET", "transactional/{transactional_id}", get_transactional, {}),
         ("GET", "messages", list_messages, {}),

@@ -140,6 +140,16 @@ def send_in_app(req: Request) -> Response:
     raise _send_error("in-app messaging is not enabled in this workspace", 403)
 
 
+def send_whatsapp(req: Request) -> Response:
+    """POST /v1/send/whatsapp: the sandbox workspace has no WhatsApp sender (403)."""
+    raise _send_error("WhatsApp messaging is not enabled in this workspace", 403)
+
+
+def send_inbox_message(req: Request) -> Response:
+    """POST /v1/send/inbox_message: the sandbox workspace has no inbox channel (403)."""
+    raise _send_error("inbox messaging is not enabled in this workspace", 403)
+
+
 def list_transactional(req: Request) -> Response:
     """GET /v1/transactional: the transactional templates."""
     return json_response(200, {"messages": list(workspace_of(req).templates.values())})

@@ -76,6 +76,8 @@ class Workspace:
             self.unsubscribes: list[dict[str, Any]] = []
             self.activities: list[dict[str, Any]] = []
             self.pending_deliveries: list[dict[str, Any]] = []
+            #: Activity rows of anonymous events, by event id, so attaching the event attaches its row.
+            self._anonymous_activities: dict[str, dict[str, Any]] = {}
             self.segments: dict[int, dict[str, Any]] = fresh.segments
             self.memberships: dict[int, set[str]] = fresh.memberships
             self.object_types: dict[str, dict[str, Any]] = fresh.object_types
@@ -309,6 +311,10 @@ class Workspace:
             if event.get("anonymous_id") == anonymous_id and event.get("cio_id") is None:
                 event["cio_id"] = person.cio_id
                 event["customer_id"] = person.id
+                activity = self._anonymous_activities.pop(event["id"], None)
+                if activity is not None:
+                    activity.update(cio_id=person.cio_id, customer_id=person.id,
+                                    customer_identifiers=person.identifiers())
 
     def merge(self, primary: Person, secondary: Person) -> None:
         """Fold the secondary person into the primary one and delete the secondary.
@@ -380,7 +386,9 @@ class Workspace:
             "source": source,
         }
         self.events.append(event)
-        self.add_activity(type, name.strip(), person, data=data or {}, timestamp=event["timestamp"])
+        activity = self.add_activity(type, name.strip(), person, data=data or {}, timestamp=event["timestamp"])
+        if person is None:
+            self._anonymous_activities[event["id"]] = activity
         return True
 
     def upsert_device(
@@ -549,21 +557,21 @@ class Workspace:
         *,
         data: dict[str, Any] | None = None,
         timestamp: Any = None,
-    ) -> None:
-        self.activities.append(
-            {
-                "id": self.new_ulid("activity"),
-                "customer_id": person.id if person else None,
-                "cio_id": person.cio_id if person else None,
-                "customer_identifiers": person.identifiers() if person else None,
-                "type": type,
-                "name": name,
-                "timestamp": timestamp if isinstance(timestamp, int) else self.now(),
-                "delivery_id": (data or {}).get("delivery_id"),
-                "delivery_type": None,
-                "data": data or {},
-            }
-        )
+    ) -> dict[str, Any]:
+        activity = {
+            "id": self.new_ulid("activity"),
+            "customer_id": person.id if person else None,
+            "cio_id": person.cio_id if person else None,
+            "customer_identifiers": person.identifiers() if person else None,
+            "type": type,
+            "name": name,
+            "timestamp": timestamp if isinstance(timestamp, int) else self.now(),
+            "delivery_id": (data or {}).get("delivery_id"),
+            "delivery_type": None,
+            "data": data or {},
+        }
+        self.activities.append(activity)
+        return activity
 
     # ------------------------------------------------------------------ background work (done lazily)
     def process_due(self, resolve_audience: Callable[[Workspace, dict[str, Any]], None] | None = None) -> None:
