@@ -83,7 +83,11 @@ def check(connector: str, authorization: str | None, creds: Credentials) -> bool
         token = parse_bearer(authorization)
         return token is not None and _same(token, creds.app_api_key)
     if connector == "customerio-pipelines":
-        # The key is the user name; the password is meant to be blank and is not checked.
+        # The key is the user name; the password is meant to be blank and is not checked. The Python
+        # Pipelines client (1.1) sends region-prefixed keys (`pk_us_...`) as `Bearer <key>` instead.
+        token = parse_bearer(authorization)
+        if token is not None:
+            return _same(token, creds.pipelines_api_key)
         pair = parse_basic(authorization)
         return pair is not None and _same(pair[0], creds.pipelines_api_key)
     return False

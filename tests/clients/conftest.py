@@ -8,10 +8,72 @@ State is read back through the App API (over HTTPS, like any client) and the ins
 
 from __future__ import annotations
 
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 import requests
 from canary_scan import APP_BEARER
 from relaykit.sandbox import Sandbox
+
+HERE = Path(__file__).resolve().parent
+#: Installed client packages, keyed by a hash of their pins, so a rerun does not install again.
+CACHE = Path(os.environ.get("RELAYKIT_CLIENT_CACHE", HERE.parents[1] / ".cache" / "test-clients"))
+
+
+def _cached(name: str, pins: list[Path], install) -> Path:
+    """The directory `install(tmp)` fills, reused while the pin files are unchanged; skip if it fails."""
+    digest = hashlib.sha256(b"".join(p.read_bytes() for p in pins)).hexdigest()[:16]
+    target = CACHE / f"{name}-{digest}"
+    if target.is_dir():
+        return target
+    tmp = CACHE / f"{name}-{digest}.tmp{os.getpid()}"
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    try:
+        proc = install(tmp)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        shutil.rmtree(tmp, ignore_errors=True)
+        pytest.skip(f"cannot install the pinned {name} client: {exc}")
+    if proc.returncode != 0:
+        shutil.rmtree(tmp, ignore_errors=True)
+        tail = (proc.stderr or proc.stdout or "")[-600:]
+        pytest.skip(f"cannot install the pinned {name} client (no package index?): {tail}")
+    try:
+        tmp.rename(target)
+    except OSError:  # another run got there first
+        shutil.rmtree(tmp, ignore_errors=True)
+    return target
+
+
+@pytest.fixture(scope="session")
+def cdp_python_path() -> Path:
+    """A directory holding `customerio-cdp-analytics` and its pinned dependencies, for a `python -S` process."""
+    pins = HERE / "requirements-cdp-python.txt"
+    return _cached("cdp-python", [pins], lambda tmp: subprocess.run(
+        [sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--no-deps",
+         "--target", str(tmp), "-r", str(pins)], capture_output=True, text=True, timeout=300))
+
+
+@pytest.fixture(scope="session")
+def node_modules() -> Path:
+    """`npm ci` of tests/clients/node (versions pinned by its package-lock.json); skipped without node."""
+    node, npm = shutil.which("node"), shutil.which("npm")
+    if node is None or npm is None:
+        pytest.skip("Node.js clients need node and npm on PATH")
+    source = HERE / "node"
+
+    def install(tmp: Path) -> subprocess.CompletedProcess:
+        for name in ("package.json", "package-lock.json"):
+            shutil.copy(source / name, tmp / name)
+        return subprocess.run([npm, "ci", "--no-audit", "--no-fund", "--loglevel=error"], cwd=tmp,
+                              capture_output=True, text=True, timeout=300)
+
+    return _cached("node", [source / "package.json", source / "package-lock.json"], install) / "node_modules"
 
 
 class AppReader:
@@ -54,3 +116,17 @@ def client_sandbox(https_sandbox: Sandbox) -> Sandbox:
 @pytest.fixture
 def app(client_sandbox: Sandbox) -> AppReader:
     return AppReader(client_sandbox)
+
+
+@pytest.fixture
+def own_sandbox():
+    """Start an HTTPS sandbox with its own settings (e.g. other credentials); stopped after the test."""
+    started: list[Sandbox] = []
+
+    def make(**kw) -> Sandbox:
+        started.append(Sandbox(tls=True, processing_delay=0.0, **kw).start())
+        return started[-1]
+
+    yield make
+    for sb in started:
+        sb.stop()
