@@ -9,8 +9,11 @@ APP = {"Authorization": APP_BEARER}
 TRACK = TRACK_AUTH
 
 
+_SESSION = requests.Session()  # keep-alive: the burst tests must not spend their refill time on connects
+
+
 def app_get(sb, path="/segments"):
-    return requests.get(sb.base_urls["customerio-app"]["us"] + path, headers=APP, timeout=5)
+    return _SESSION.get(sb.base_urls["customerio-app"]["us"] + path, headers=APP, timeout=5)
 
 
 def test_rate_limits_are_off_by_default_in_python(sandbox):
