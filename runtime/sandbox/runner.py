@@ -116,18 +116,26 @@ class Sandbox:
         if self._server is not None:
             return self
         self._stop_event.clear()
+        bound: list[SandboxHTTPServer] = []
         try:
-            self._server = self._listen(self._requested_port, None, None)
+            if self.tls:
+                self._tls = TlsMaterial()
+            context = self._tls.context if self._tls is not None else None
+            bound.append(self._listen(self._requested_port, None, None))
             if self.hosts:
-                if self.tls:
-                    self._tls = TlsMaterial()
-                context = self._tls.context if self._tls is not None else None
                 for index, api in enumerate(host_apis()):
                     port = self._hosts_port + index if self._hosts_port else 0
-                    self._host_servers[api] = self._listen(port, api, context)
+                    bound.append(self._listen(port, api, context))
+                    self._host_servers[api] = bound[-1]
         except BaseException:
-            self.stop()
+            for server in bound:  # nothing serves yet: just release the sockets
+                server.server_close()
+            self._host_servers = {}
+            if self._tls is not None:
+                self._tls.close()
+                self._tls = None
             raise
+        self._server = bound[0]
         for name, server in [("relaykit-sandbox", self._server), *(
                 (f"relaykit-sandbox-{c}-{r}", s) for (c, r), s in self._host_servers.items())]:
             thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, name=name,

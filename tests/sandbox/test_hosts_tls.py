@@ -199,3 +199,65 @@ def test_cli_tls_prints_hosts_and_ca_and_exits_fast_after_traffic():
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+def _free_port_run(count: int) -> int:
+    """A first port such that `count` consecutive ports were free a moment ago."""
+    for _ in range(20):
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            base = probe.getsockname()[1]
+        if base + count > 65535:
+            continue
+        taken = []
+        try:
+            for port in range(base, base + count):
+                s = socket.socket()
+                s.bind(("127.0.0.1", port))
+                taken.append(s)
+            return base
+        except OSError:
+            continue
+        finally:
+            for s in taken:
+                s.close()
+    pytest.skip("no run of free ports found")
+
+
+def test_hosts_port_puts_the_listeners_on_consecutive_ports_in_a_fixed_order(make_sandbox):
+    base = _free_port_run(8)
+    sb = make_sandbox(hosts=True, hosts_port=base)
+    ports = {(c, r): e["port"] for c, regions in sb.host_info().items() for r, e in regions.items()}
+    assert ports[("customerio-track", "us")] == base and ports[("customerio-track", "eu")] == base + 1
+    assert ports[("customerio-app", "us")] == base + 2 and ports[("customerio-pipelines", "eu")] == base + 7
+
+
+def test_hosts_port_without_room_is_refused_before_binding():
+    with pytest.raises(ValueError, match="hosts_port"):
+        Sandbox(hosts=True, hosts_port=65530)
+
+
+def test_cli_tls_without_the_certificate_library_says_what_to_install(tmp_path):
+    fake = tmp_path / "trustme"
+    fake.mkdir()
+    (fake / "__init__.py").write_text("raise ImportError('trustme is not installed here')\n")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path), os.environ.get("PYTHONPATH", "")])}
+    proc = subprocess.run([sys.executable, "-m", "relaykit.sandbox", "--tls"], capture_output=True, text=True,
+                          timeout=30, env=env)
+    assert proc.returncode == 2 and proc.stdout == ""
+    assert "relaykit[tls]" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_a_taken_port_fails_start_at_once_and_releases_what_was_bound():
+    base = _free_port_run(8)
+    with socket.socket() as squatter:
+        squatter.bind(("127.0.0.1", base + 3))
+        squatter.listen()
+        sb = Sandbox(tls=True, hosts_port=base)
+        started = time.monotonic()
+        with pytest.raises(OSError):
+            sb.start()
+        assert time.monotonic() - started < 5
+        assert sb.ca_bundle is None
+    with Sandbox(hosts=True, hosts_port=base) as again:  # every port it had bound is free again
+        assert again.host_info()["customerio-track"]["us"]["port"] == base
