@@ -23,9 +23,10 @@ from typing import Any
 
 from .dispatch import RawRequest, Reply
 from .limits import HARD_BODY_CAP
-from .messages import Response
+from .messages import JSON_TYPE, Response, dumps
 
 _CHUNK = 64 * 1024
+_TLS_HANDSHAKE = b"\x16\x03"  # a TLS record of type handshake, versions 3.x (SSL 3.0 to TLS 1.3)
 
 
 class SandboxHTTPServer(ThreadingHTTPServer):
@@ -131,6 +132,14 @@ class _Handler(BaseHTTPRequestHandler):
         if isinstance(self.connection, ssl.SSLSocket):
             self.connection.do_handshake()  # a failed handshake ends this connection quietly
 
+    def _refuse_tls(self) -> None:
+        """A TLS ClientHello on a plain-HTTP port is not an HTTP request: answer 400 and close, unjournaled."""
+        self.close_connection = True
+        self.request_version = "HTTP/1.1"
+        body = dumps({"errors": [{"detail": "this port speaks plain HTTP, not TLS", "status": "400"}]})
+        response = Response(400, body, [("Content-Type", JSON_TYPE)])
+        self.wfile.write(self._head(response, len(body), close=True) + body)
+
     def _refuse(self, status: http.HTTPStatus, reason: str) -> None:
         """Answer a request the server cannot parse in JSON, journaled like any other, and close."""
         self.close_connection = True
@@ -146,6 +155,9 @@ class _Handler(BaseHTTPRequestHandler):
                 return
             if not self.raw_requestline:
                 self.close_connection = True
+                return
+            if self.raw_requestline.startswith(_TLS_HANDSHAKE) and self.server.ssl_context is None:
+                self._refuse_tls()
                 return
             if not self._parse_head():
                 return

@@ -261,3 +261,11 @@ def test_a_taken_port_fails_start_at_once_and_releases_what_was_bound():
         assert sb.ca_bundle is None
     with Sandbox(hosts=True, hosts_port=base) as again:  # every port it had bound is free again
         assert again.host_info()["customerio-track"]["us"]["port"] == base
+
+
+def test_a_tls_handshake_on_the_plain_port_is_refused_and_not_journaled(sandbox):
+    ctx = ssl.create_default_context()
+    with socket.create_connection(("127.0.0.1", sandbox.port), timeout=5) as raw:
+        with pytest.raises(ssl.SSLError):
+            ctx.wrap_socket(raw, server_hostname="127.0.0.1")
+    assert sandbox.journal() == [] and sandbox.stats()["requests"] == 0
