@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import ipaddress
+import ssl
 import threading
 from typing import Any
 
@@ -144,7 +145,7 @@ class Sandbox:
             self._threads.append(thread)
         return self
 
-    def _listen(self, port: int, api: HostApi | None, context: Any) -> SandboxHTTPServer:
+    def _listen(self, port: int, api: HostApi | None, context: ssl.SSLContext | None) -> SandboxHTTPServer:
         return SandboxHTTPServer(
             (self.host, port), functools.partial(self._dispatcher.dispatch, host_api=api), self._stats.connection,
             self._stop_event, reject=functools.partial(self._dispatcher.reject, host_api=api), ssl_context=context,
