@@ -16,8 +16,7 @@ import sys
 from pathlib import Path
 
 import pytest
-import requests
-from canary_scan import APP_BEARER
+from client_helpers import AppReader
 from relaykit.sandbox import Sandbox
 
 HERE = Path(__file__).resolve().parent
@@ -74,28 +73,6 @@ def node_modules() -> Path:
                               capture_output=True, text=True, timeout=300)
 
     return _cached("node", [source / "package.json", source / "package-lock.json"], install) / "node_modules"
-
-
-class AppReader:
-    """Reads the workspace back through the sandbox's App API listener (us), verifying its certificate."""
-
-    def __init__(self, sb: Sandbox) -> None:
-        self.base = sb.host_url("customerio-app", "us") + "/v1"
-        self.session = requests.Session()
-        self.session.trust_env = False  # the environment's CA bundle would override `verify`
-        self.session.verify = sb.ca_bundle
-        self.session.headers["Authorization"] = APP_BEARER
-
-    def get(self, path: str, **kw) -> dict:
-        r = self.session.get(self.base + path, timeout=10, **kw)
-        assert r.status_code == 200, r.text
-        return r.json()
-
-    def customer(self, ident: str, id_type: str = "id") -> dict:
-        return self.get(f"/customers/{ident}/attributes", params={"id_type": id_type})["customer"]
-
-    def status(self, path: str) -> int:
-        return self.session.get(self.base + path, timeout=10).status_code
 
 
 @pytest.fixture(scope="session")

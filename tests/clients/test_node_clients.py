@@ -16,7 +16,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
-from conftest import AppReader
+from client_helpers import AppReader
 
 DRIVER = Path(__file__).resolve().parent / "node" / "drive.js"
 
