@@ -49,13 +49,23 @@ def _cached(name: str, pins: list[Path], install) -> Path:
     return target
 
 
-@pytest.fixture(scope="session")
-def cdp_python_path() -> Path:
-    """A directory holding `customerio-cdp-analytics` and its pinned dependencies, for a `python -S` process."""
-    pins = HERE / "requirements-cdp-python.txt"
-    return _cached("cdp-python", [pins], lambda tmp: subprocess.run(
+def _pip_target(name: str, pins: Path) -> Path:
+    """A directory holding exactly the pinned packages of `pins`, for a `python -S` process."""
+    return _cached(name, [pins], lambda tmp: subprocess.run(
         [sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--no-deps",
          "--target", str(tmp), "-r", str(pins)], capture_output=True, text=True, timeout=300))
+
+
+@pytest.fixture(scope="session")
+def cdp_python_path() -> Path:
+    """`customerio-cdp-analytics` and its pinned dependencies (its `customerio` shadows the official one)."""
+    return _pip_target("cdp-python", HERE / "requirements-cdp-python.txt")
+
+
+@pytest.fixture(scope="session")
+def async_customerio_path() -> Path:
+    """`async-customerio` and its pinned httpx stack."""
+    return _pip_target("async-customerio", HERE / "requirements-async-customerio.txt")
 
 
 @pytest.fixture(scope="session")
