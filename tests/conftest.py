@@ -18,7 +18,8 @@ from importlib import metadata
 import pytest
 from relaykit import Runtime
 
-pytest_plugins = ["relaykit.sandbox.pytest_plugin", "canary_scan", "figures"]  # canary_scan: S3 over the whole suite
+# canary_scan: S3 over the whole suite; redis_server: a real Redis (tests/redis_server.py)
+pytest_plugins = ["relaykit.sandbox.pytest_plugin", "canary_scan", "figures", "redis_server"]
 
 BUILTIN_CONNECTORS = {"customerio-track", "customerio-app", "customerio-beta", "customerio-pipelines"}
 

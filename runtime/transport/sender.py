@@ -37,7 +37,7 @@ from ..errors import (
 from ..redact import REDACTOR, show_path_as
 from ..specs.models import RetryPolicy, Timeouts
 from . import retry as retry_rules
-from .ratelimit import SERVER_LAG, RateLimiter
+from .ratelimit import LimiterStore, MemoryStore, windows_for
 from .watchdog import WATCHDOG, AttemptHandle, WatchedAdapter
 
 if TYPE_CHECKING:
@@ -109,6 +109,7 @@ class Transport:
         observers: Any = None,
         timeouts: Mapping[str, float] | None = None,
         retry: Mapping[str, float] | None = None,
+        rate_limit_store: LimiterStore | None = None,
     ) -> None:
         self.session = session or self._new_session()
         self.timeouts = retry_rules.check_overrides(timeouts, Timeouts)  # every operation's connect/read/total seconds
@@ -117,7 +118,7 @@ class Transport:
         self.wall_clock = wall_clock
         self.sleep = sleep
         self.rng = rng or random.Random()
-        self.limiter = RateLimiter(clock, lag=SERVER_LAG)
+        self.limits: LimiterStore = rate_limit_store if rate_limit_store is not None else MemoryStore(clock)
         self.observers = observers
 
     @staticmethod
@@ -146,30 +147,43 @@ class Transport:
         start = self.clock()
         deadline = start + timeouts.total
         headers = _merge_headers(self.session.headers, request.headers, auth.headers())
-        bucket = (options.fingerprint, request.rate_limit_class or "")
+        bucket = f"{options.fingerprint}:{request.rate_limit_class or ''}"
+        hold = timeouts.connect + timeouts.read + 1.0  # the watchdog ends every attempt within connect + read
         attempt = 0
         while True:
             attempt += 1
-            self._wait_for_token(request, options, bucket, deadline, attempt)
-            remaining = deadline - self.clock()
-            if remaining <= 0:
-                raise self._error(RequestTimeoutError, request, "the call's total deadline ran out", attempt - 1)
-            timeout = (min(timeouts.connect, remaining), min(timeouts.read, remaining))
-            budget = min(remaining, timeouts.connect + timeouts.read)
-            self._notify_request(request, attempt)
-            sent_at = self.clock()
-            failure_kind, error, response = self._attempt(request, headers, timeout, options, attempt, deadline,
-                                                          budget)
+            lease = self._take_place(request, options, bucket, deadline, attempt, hold)
+            try:
+                remaining = deadline - self.clock()
+                if remaining <= 0:
+                    raise self._error(RequestTimeoutError, request, "the call's total deadline ran out", attempt - 1)
+                timeout = (min(timeouts.connect, remaining), min(timeouts.read, remaining))
+                budget = min(remaining, timeouts.connect + timeouts.read)
+                self._notify_request(request, attempt)
+                sent_at = self.clock()
+                failure_kind, error, response = self._attempt(request, headers, timeout, options, attempt, deadline,
+                                                              budget)
+            finally:
+                if lease is not None:
+                    self._store_call(request, attempt, self.limits.release, bucket, lease)
             if response is not None:
                 status = response.status
                 wait, reason = None, ""
-                if retry_rules.is_retryable_status(status, request.idempotency) and attempt < policy.max_attempts:
+                retry = retry_rules.is_retryable_status(status, request.idempotency) and attempt < policy.max_attempts
+                retry_after = backoff = None
+                if retry or status == 429:
                     retry_after = retry_rules.parse_retry_after(response.headers.get("Retry-After"), self.wall_clock())
+                if retry or (status == 429 and retry_after is None):
                     backoff = retry_rules.backoff_delay(attempt, initial=policy.initial, factor=policy.factor,
                                                         cap=policy.max, rng=self.rng)
+                if status == 429 and options.rate_limit is not None:
+                    # Everyone on this credential holds back, but never past the policy's ceiling: one
+                    # `Retry-After: 999999999` must not stop the credential for 31 years (issue 12, item 6).
+                    pause = min(retry_after if retry_after is not None else backoff or 0.0, policy.max_retry_after)
+                    self._store_call(request, attempt, self.limits.pause, bucket, pause)
+                if retry:
+                    assert backoff is not None
                     wait = max(backoff, retry_after or 0.0)
-                    if status == 429:
-                        self.limiter.pause(bucket, retry_after if retry_after is not None else backoff)
                     if retry_after is not None and (retry_after > policy.max_retry_after
                                                     or self.clock() + retry_after > deadline):
                         self._notify_response(request, attempt, response, sent_at, False, None)
@@ -203,20 +217,42 @@ class Transport:
                      type(error).__name__, wait)
             self.sleep(wait)
 
-    def _wait_for_token(self, request: HttpRequest, options: SendOptions, bucket: tuple[str, str],
-                        deadline: float, attempt: int) -> None:
+    def _take_place(self, request: HttpRequest, options: SendOptions, bucket: str, deadline: float,
+                    attempt: int, hold: float) -> str | None:
+        """Wait for a place in the class's windows (see `relaykit.ratelimit`); its lease, None when unlimited.
+
+        A wait that would end past the deadline takes nothing and raises `RateLimitError` at once,
+        with the store's own estimate of when a place frees as `retry_after`.
+        """
         limit = options.rate_limit
         if limit is None:
-            return
-        remaining = deadline - self.clock()
-        wait = self.limiter.reserve(bucket, limit.requests, limit.per, limit.burst, max_wait=max(remaining, 0.0))
-        if wait is None:
-            estimate = limit.per / limit.requests
-            raise self._error(RateLimitError, request, f"client-side rate limit for {request.rate_limit_class!r} "
-                              "would delay this call past its deadline", attempt - 1, retry_after=estimate,
-                              status=429)
-        if wait > 0:
-            self.sleep(wait)
+            return None
+        windows = windows_for(limit)
+        while True:
+            remaining = max(deadline - self.clock(), 0.0)
+            decision = self._store_call(request, attempt - 1, self.limits.acquire, bucket, windows,
+                                        max_wait=remaining, hold=hold)
+            if decision.lease is not None:
+                if decision.wait > 0:
+                    try:
+                        self.sleep(decision.wait)
+                    except BaseException:
+                        self._store_call(request, attempt - 1, self.limits.release, bucket, decision.lease)
+                        raise
+                return decision.lease
+            if not decision.busy:
+                raise self._error(RateLimitError, request, f"client-side rate limit for {request.rate_limit_class!r} "
+                                  "would delay this call past its deadline", attempt - 1,
+                                  retry_after=decision.wait, status=429)
+            self.limits.wait_for_release(bucket, decision.wait)
+
+    def _store_call(self, request: HttpRequest, attempts: int, method: Callable[..., Any], *args: Any,
+                    **kwargs: Any) -> Any:
+        """A call to the rate-limit store; a shared store that fails becomes a `TransportError` (nothing is sent)."""
+        try:
+            return method(*args, **kwargs)
+        except TransportError as exc:
+            raise self._error(TransportError, request, exc.message, attempts) from None
 
     # -- one attempt --------------------------------------------------------------------------
     def _attempt(self, request: HttpRequest, headers: dict[str, str], timeout: tuple[float, float],

@@ -1,8 +1,10 @@
-"""R6 against the sandbox: the client's buckets keep a server enforcing the same limits happy, and one
-saturated API class does not slow another.
+"""R6 against the sandbox: in every window of the declared length the sandbox's journal sees no more
+than the declared number of requests, the client still reaches at least 90% of the declared rate,
+a server enforcing the same limits never answers 429, and one saturated API class does not slow
+another.
 
-The pure 60-simulated-second envelope test is tests/transport/test_ratelimit.py; here the sandbox's
-own buckets (real time) judge the client, so each run lasts WINDOW real seconds.
+The journal stamps each request when the sandbox has handled it, so these counts are the server's
+view, latency jitter included. The pure 60-simulated-second runs are tests/runtime/test_ratelimit.py.
 """
 
 from __future__ import annotations
@@ -13,15 +15,21 @@ from collections import Counter
 
 import pytest
 from relaykit import Runtime
-from relaykit.transport.ratelimit import SERVER_LAG
+from window_counts import journal_times, max_in_window
 
-WINDOW = 2.0
+WINDOW = 3.0
 TRACK_LIMIT = {"limit": 100, "per": 1, "burst": 100}  # the Track connector's YAML: 100/s
 APP_LIMIT = {"limit": 10, "per": 1, "burst": 10}  # the App connector's YAML: 10/s
+PIPELINES_LIMIT = {"limit": 3000, "per": 3, "burst": 3000}  # the Pipelines connector's YAML: 3000 per 3 s
+
+TRACK = ("customerio-track", "customerio-track.track_event", lambda w, i: {"identifier": f"r6-{w}", "name": "e"})
+APP = ("customerio-app", "customerio-app.raw_http_request", lambda w, i: {"method": "GET", "endpoint": "/segments"})
+PIPELINES = ("customerio-pipelines", "customerio-pipelines.track", lambda w, i: {"userId": f"r6-{w}", "event": "e"})
 
 
-def hammer(rt, sandbox, connector, name, make_input, stop_at, threads, counts, key):
-    """`threads` workers calling as fast as the client's bucket lets them (far above 5x the limit)."""
+def hammer(rt, sandbox, call, stop_at, threads, counts):
+    """`threads` workers calling as fast as the client's limiter lets them (far above the limit)."""
+    connector, name, make_input = call
     connection = sandbox.connection(connector)
 
     def worker(w):
@@ -29,55 +37,55 @@ def hammer(rt, sandbox, connector, name, make_input, stop_at, threads, counts, k
         while time.time() < stop_at:
             try:
                 rt.run(name, make_input(w, i), connection)
-                counts[key] += 1
-            except Exception as exc:  # RateLimitError from the server would show here
-                counts[f"{key}-error-{type(exc).__name__}"] += 1
+                counts[connector] += 1
+            except Exception as exc:  # a RateLimitError from the server would show here
+                counts[f"{connector}-error-{type(exc).__name__}"] += 1
             i += 1
 
     return [threading.Thread(target=worker, args=(w,), daemon=True) for w in range(threads)]
 
 
-def run_window(sandbox, with_app: bool) -> tuple[Counter, list[dict]]:
+def run_window(sandbox, calls, seconds=WINDOW, **runtime_kw) -> tuple[Counter, list[dict], float]:
+    """Hammer each (call, threads) for `seconds`; the counts, the journal and the start time."""
     sandbox.reset()
-    sandbox.set_rate_limits({"enabled": True, "classes": {"track": TRACK_LIMIT, "app": APP_LIMIT}})
-    rt = Runtime(timeouts={"total": 30})
+    sandbox.set_rate_limits({"enabled": True, "classes": {"track": TRACK_LIMIT, "app": APP_LIMIT,
+                                                          "pipelines": PIPELINES_LIMIT}})
+    rt = Runtime(timeouts={"total": 30}, **runtime_kw)
     counts: Counter = Counter()
     start = time.time()
-    stop_at = start + WINDOW
-    workers = hammer(rt, sandbox, "customerio-track", "customerio-track.track_event",
-                     lambda w, i: {"identifier": f"r6-{w}", "name": "e"}, stop_at, 6, counts, "track")
-    if with_app:
-        workers += hammer(rt, sandbox, "customerio-app", "customerio-app.raw_http_request",
-                          lambda w, i: {"method": "GET", "endpoint": "/segments"}, stop_at, 4, counts, "app")
+    workers = [w for call, threads in calls for w in hammer(rt, sandbox, call, start + seconds, threads, counts)]
     for t in workers:
         t.start()
     for t in workers:
-        t.join(10)
+        t.join(30)
     rt.close()
-    journal = [e for e in sandbox.journal() if e["time"] <= stop_at]
-    return counts, journal
+    return counts, sandbox.journal(), start
+
+
+def sent_within(times: list[float], start: float, seconds: float) -> int:
+    return sum(1 for t in times if start <= t < start + seconds)
 
 
 @pytest.mark.slow
-def test_client_limits_match_a_server_enforcing_them_and_classes_are_isolated(sandbox, figures):
-    alone, journal_alone = run_window(sandbox, with_app=False)
-    mixed, journal_mixed = run_window(sandbox, with_app=True)
+def test_no_window_sees_more_than_declared_and_classes_are_isolated(sandbox, figures):
+    alone, journal_alone, start_alone = run_window(sandbox, [(TRACK, 6)])
+    mixed, journal_mixed, start_mixed = run_window(sandbox, [(TRACK, 6), (APP, 4)])
     sandbox.set_rate_limits(False)
 
     for journal in (journal_alone, journal_mixed):
         statuses = Counter(e["status"] for e in journal)
-        assert statuses[429] <= 0.01 * len(journal), statuses
-        by_class = Counter(e["connector"] for e in journal)
-        # emitted rate within the envelope: burst + limit x window (+1 for the boundary)
-        assert by_class["customerio-track"] <= 100 + 100 * WINDOW + 1
-        assert by_class["customerio-app"] <= 10 + 10 * WINDOW + 1
+        assert statuses[429] == 0, statuses  # the server's buckets of the same size always had room
+        # the busiest one-second window, counted where the server stamped each request (issue 12,
+        # item 7: a token bucket let 175 Track and 17 App requests into one second)
+        assert max_in_window(journal_times(journal, "customerio-track"), 1.0) <= 100
+        assert max_in_window(journal_times(journal, "customerio-app"), 1.0) <= 10
     assert not [k for k in (*alone, *mixed) if "error" in k], (alone, mixed)
-    track_alone = sum(1 for e in journal_alone if e["connector"] == "customerio-track")
-    track_mixed = sum(1 for e in journal_mixed if e["connector"] == "customerio-track")
-    app_mixed = sum(1 for e in journal_mixed if e["connector"] == "customerio-app")
-    lag = SERVER_LAG  # the client starts refilling a drained bucket this late, once per burst
-    assert track_alone >= 0.7 * (100 + 100 * (WINDOW - lag))  # the limit, not the machine, is the bottleneck
-    assert app_mixed >= 0.7 * (10 + 10 * (WINDOW - lag))  # App really was saturated
+    track_alone = sent_within(journal_times(journal_alone, "customerio-track"), start_alone, WINDOW)
+    track_mixed = sent_within(journal_times(journal_mixed, "customerio-track"), start_mixed, WINDOW)
+    app_mixed = sent_within(journal_times(journal_mixed, "customerio-app"), start_mixed, WINDOW)
+    assert track_alone >= 0.9 * 100 * WINDOW  # at least 90% of the declared rate
+    assert app_mixed >= 0.9 * 10 * WINDOW  # App really was saturated
     assert track_mixed >= 0.95 * track_alone  # and that cost Track less than 5%
-    figures.add("R6", f"track alone {track_alone}, track with App saturated {track_mixed}, app {app_mixed} "
-              f"in {WINDOW}s; 429s {sum(1 for e in journal_alone + journal_mixed if e['status'] == 429)}")
+    figures.add("R6", f"in {WINDOW:.0f} s: track alone {track_alone}, track with App saturated {track_mixed}, "
+                f"app {app_mixed}; busiest second track "
+                f"{max_in_window(journal_times(journal_alone, 'customerio-track'), 1.0)}/100; 429s 0")

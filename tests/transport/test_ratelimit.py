@@ -1,14 +1,25 @@
-"""Tests for relaykit.ratelimit: token buckets on a fake clock (nothing sleeps)."""
+"""Tests for the rate-limit stores: strict sliding windows on a fake clock (nothing sleeps).
+
+Every test runs on the in-process `MemoryStore` and on `RedisStore` against a real Redis (the
+`redis_server` fixture) with the same fake clock, so both give the same answers.
+"""
 
 from __future__ import annotations
 
+import heapq
+import itertools
+import random
 import threading
 
 import pytest
-from relaykit.transport.ratelimit import RateLimiter
+from relaykit.transport.ratelimit import MemoryStore, Window, windows_for
+from relaykit.transport.ratelimit_redis import RedisStore
+from relaykit.specs.models import RateLimit
+from window_counts import EPS, max_in_window
 
-KEY = ("fingerprint", "track")
-EPS = 1e-6
+KEY = "fingerprint:track"
+HOLD = 35.0
+_prefixes = itertools.count()
 
 
 class FakeClock:
@@ -19,30 +30,69 @@ class FakeClock:
         return self.now
 
 
-def max_in_window(times: list[float], width: float = 1.0) -> int:
-    """The most events in any half-open window [t, t + width) (float noise tolerated)."""
-    times = sorted(times)
-    best, lo = 0, 0
-    for hi, t in enumerate(times):
-        while times[lo] <= t - width + EPS:
-            lo += 1
-        best = max(best, hi - lo + 1)
-    return best
+@pytest.fixture(params=["memory", "redis"])
+def make_store(request):
+    """`make_store(clock)`: a fresh store of the parametrized kind on that clock."""
+    if request.param == "memory":
+        return MemoryStore
+    server = request.getfixturevalue("redis_server")
+    import redis
+
+    client = redis.Redis.from_url(server.url)
+    request.addfinalizer(client.close)
+    return lambda clock: RedisStore(client, prefix=f"test:{next(_prefixes)}:", clock=clock)
 
 
-@pytest.mark.parametrize(("requests", "per", "burst"), [
-    pytest.param(10, 1.0, None, id="10-per-second"),
-    pytest.param(1, 10.0, None, id="1-per-10s"),
-    pytest.param(3000, 3.0, None, id="pipelines"),
-    pytest.param(10, 1.0, 25, id="explicit-burst"),
+def windows(requests: int, per: float, burst: int | None = None) -> tuple[Window, ...]:
+    return windows_for(RateLimit(requests, per, burst))
+
+
+def take(store, limit, max_wait=None, key=KEY, hold=HOLD):
+    return store.acquire(key, limit, max_wait=max_wait, hold=hold)
+
+
+@pytest.mark.parametrize(("requests", "per", "burst", "expected"), [
+    pytest.param(10, 1.0, None, [0.0] * 10 + [1.0] * 10 + [2.0] * 5, id="10-per-second"),
+    pytest.param(1, 10.0, None, [0.0, 10.0, 20.0, 30.0], id="1-per-10s"),
+    pytest.param(3000, 3.0, None, [0.0] * 3000 + [3.0] * 5, id="pipelines"),
+    pytest.param(10, 1.0, 25, [0.0] * 25 + [2.5] * 25 + [5.0] * 2, id="burst-above: 25 per 2.5 s"),
+    pytest.param(10, 1.0, 5, [0.0] * 5 + [0.5] * 5 + [1.0] * 5 + [1.5] * 2, id="burst-below: 5 per 0.5 s too"),
 ])
-def test_burst_then_spaced_waits(requests: int, per: float, burst: int | None) -> None:
-    limiter = RateLimiter(FakeClock())
-    capacity = burst or requests
-    waits = [limiter.reserve(KEY, requests, per, burst) for _ in range(capacity + 5)]
-    assert waits[:capacity] == [0.0] * capacity
-    spacing = per / requests
-    assert waits[capacity:] == pytest.approx([spacing * k for k in range(1, 6)])
+def test_a_full_window_then_nothing_until_it_slides(make_store, requests, per, burst, expected) -> None:
+    """Answers that come back at once: the window fills, then the next requests wait a whole window
+    (a token bucket would have let one more through every per/requests seconds)."""
+    store = make_store(FakeClock())
+    waits = []
+    for _ in expected:
+        decision = take(store, windows(requests, per, burst))
+        waits.append(decision.wait)
+        store.release(KEY, decision.lease)
+    assert waits == pytest.approx(expected)
+
+
+def _offered(store, clock, limit: tuple[Window, ...], rate: float, seconds: float, max_wait, seed: int):
+    """Offer 5x the rate for `seconds`; each admitted call is answered 0-50 ms after its start and
+    reaches the server at a random moment in between. Returns the server's arrival times."""
+    rng = random.Random(seed)
+    events = [(i / (rate * 5), 1, i, None) for i in range(int(seconds * rate * 5))]  # (time, kind, seq, lease)
+    heapq.heapify(events)
+    arrivals, seq = [], len(events)
+    while events:
+        clock.now, kind, _, lease = heapq.heappop(events)
+        if kind == 0:  # an answer
+            store.release(KEY, lease)
+            continue
+        decision = take(store, limit, max_wait)
+        if decision.lease is None:
+            assert decision.wait > 0 and (max_wait is None or decision.busy or decision.wait > max_wait - EPS)
+            continue
+        assert decision.wait >= 0 and (max_wait is None or decision.wait <= max_wait + EPS)
+        start = clock.now + decision.wait
+        latency = rng.uniform(0.0, 0.05)
+        arrivals.append(start + rng.uniform(0.0, latency))
+        seq += 1
+        heapq.heappush(events, (start + latency, 0, seq, decision.lease))
+    return arrivals
 
 
 @pytest.mark.parametrize(("requests", "per", "burst"), [
@@ -52,158 +102,179 @@ def test_burst_then_spaced_waits(requests: int, per: float, burst: int | None) -
     pytest.param(1, 10.0, None, id="broadcast"),
 ])
 @pytest.mark.parametrize("max_wait", [None, 0.0, 2.0])
-def test_five_times_offered_rate_for_60_seconds(requests: int, per: float, burst: int | None,
-                                                max_wait: float | None) -> None:
+def test_five_times_offered_rate_for_60_seconds(make_store, requests, per, burst, max_wait) -> None:
+    if requests == 100 and isinstance(make_store(FakeClock()), RedisStore) and max_wait is not None:
+        pytest.skip("30,000 Redis round trips per run: the Redis store runs Track once (max_wait None)")
     clock = FakeClock()
-    limiter = RateLimiter(clock)
+    store = make_store(clock)
+    limit = windows(requests, per, burst)
     rate = requests / per
-    capacity = burst or requests
-    offered = int(60 * rate * 5)
-    admitted: list[float] = []
-    for i in range(offered):
-        clock.now = i / (rate * 5)
-        wait = limiter.reserve(KEY, requests, per, burst, max_wait=max_wait)
-        if wait is not None:
-            assert wait >= 0 and (max_wait is None or wait <= max_wait)
-            admitted.append(clock.now + wait)
-    assert max_in_window(admitted) <= rate * 1.0 + capacity
-    # ... and the limiter does not starve the caller either: about rate x 60 s + one burst go out in 60 s
-    in_first_minute = sum(1 for t in admitted if t < 60 - EPS)
-    assert in_first_minute >= int(rate * 60) + capacity - 2
+    arrivals = _offered(store, clock, limit, rate, 60.0, max_wait, seed=requests)
+    for window in limit:  # whatever the latency jitter, the server never sees more than declared
+        assert max_in_window(arrivals, window.seconds) <= window.requests
+    # ... and the caller is not starved: at least 90% of the declared rate (a place is held for the
+    # call's latency, here 25 ms on average). A caller that never waits also loses the gap to the next
+    # offer (1/(5 rate)) on each use of a place.
+    in_first_minute = sum(1 for t in arrivals if t < 60 - EPS)
+    if max_wait == 0.0:
+        window = limit[0]
+        assert in_first_minute >= window.requests * int(60 / (window.seconds + 0.05 + 1 / (5 * rate)))
+    else:
+        assert in_first_minute >= 0.9 * rate * 60
 
 
-def test_max_wait_exceeded_returns_none_and_takes_no_token() -> None:
-    limiter = RateLimiter(FakeClock())
-    assert limiter.reserve(KEY, 1, 1.0) == 0.0
-    assert limiter.reserve(KEY, 1, 1.0, max_wait=0.5) is None
-    assert limiter.reserve(KEY, 1, 1.0, max_wait=0.99) is None
-    assert limiter.reserve(KEY, 1, 1.0, max_wait=1.0) == pytest.approx(1.0)  # not 2.0: nothing was taken
-    assert limiter.reserve(KEY, 1, 1.0) == pytest.approx(2.0)
+def test_max_wait_exceeded_takes_nothing_and_says_how_long(make_store) -> None:
+    store = make_store(FakeClock())
+    one = windows(1, 1.0)
+    first = take(store, one)
+    assert first.wait == 0.0
+    store.release(KEY, first.lease)
+    refused = take(store, one, max_wait=0.5)
+    assert refused.lease is None and not refused.busy and refused.wait == pytest.approx(1.0)  # honest
+    assert take(store, one, max_wait=0.99).lease is None
+    later = take(store, one, max_wait=1.0)
+    assert later.lease is not None and later.wait == pytest.approx(1.0)  # not 2.0: nothing was taken
+    store.release(KEY, later.lease)
+    assert take(store, one).wait == pytest.approx(2.0)
 
 
-def test_refill_over_time_capped_at_capacity() -> None:
+def test_a_place_frees_a_window_after_the_answer_not_after_the_start(make_store) -> None:
     clock = FakeClock()
-    limiter = RateLimiter(clock)
-    for _ in range(10):
-        limiter.reserve(KEY, 10, 1.0)
-    clock.now = 0.5
-    assert [limiter.reserve(KEY, 10, 1.0) for _ in range(5)] == [0.0] * 5
-    assert limiter.reserve(KEY, 10, 1.0) == pytest.approx(0.1)
-    clock.now = 1000.0  # a long idle period refills one burst, not 10,000 tokens
-    waits = [limiter.reserve(KEY, 10, 1.0) for _ in range(11)]
-    assert waits[:10] == [0.0] * 10 and waits[10] == pytest.approx(0.1)
+    store = make_store(clock)
+    one = windows(1, 1.0)
+    first = take(store, one)
+    clock.now = 0.3  # the answer came back after 300 ms
+    store.release(KEY, first.lease)
+    assert take(store, one).wait == pytest.approx(1.0)  # starts at 1.3, not at 1.0
 
 
-def test_pause_delays_everyone_on_the_bucket() -> None:
+def test_while_every_place_is_in_flight_the_caller_is_told_to_ask_again(make_store) -> None:
     clock = FakeClock()
-    limiter = RateLimiter(clock)
-    other = ("fingerprint", "app")
-    assert limiter.reserve(KEY, 10, 1.0) == 0.0
-    assert limiter.reserve(other, 10, 1.0) == 0.0
+    store = make_store(clock)
+    two = windows(2, 10.0)
+    leases = [take(store, two).lease for _ in range(2)]
+    busy = take(store, two, max_wait=60.0)
+    assert busy.lease is None and busy.busy and busy.wait == pytest.approx(10.0)  # at least a window away
+    too_long = take(store, two, max_wait=5.0)
+    assert too_long.lease is None and not too_long.busy and too_long.wait == pytest.approx(10.0)
     clock.now = 1.0
-    limiter.pause(KEY, 5.0)
-    assert limiter.reserve(KEY, 10, 1.0) == pytest.approx(5.0)
+    store.release(KEY, leases[0])
+    assert take(store, two).wait == pytest.approx(10.0)  # 10 s after that answer
+
+
+def test_a_lease_never_released_counts_as_answered_at_its_expiry(make_store) -> None:
+    clock = FakeClock()
+    store = make_store(clock)
+    one = windows(1, 1.0)
+    assert take(store, one, hold=5.0).lease is not None  # its caller dies
+    clock.now = 2.0
+    assert take(store, one, hold=5.0).busy
+    clock.now = 5.5
+    assert take(store, one, hold=5.0).wait == pytest.approx(0.5)  # ended at 5.0 at the latest: free at 6.0
+
+
+def test_long_idle_period_frees_one_window_not_more(make_store) -> None:
+    clock = FakeClock()
+    store = make_store(clock)
+    ten = windows(10, 1.0)
+    for _ in range(10):
+        store.release(KEY, take(store, ten).lease)
+    clock.now = 0.5
+    assert take(store, ten).wait == pytest.approx(0.5)
+    clock.now = 1000.0
+    waits = []
+    for _ in range(11):
+        decision = take(store, ten)
+        waits.append(decision.wait)
+        store.release(KEY, decision.lease)
+    assert waits == pytest.approx([0.0] * 10 + [1.0])
+
+
+def test_pause_delays_everyone_on_the_key(make_store) -> None:
+    clock = FakeClock()
+    store = make_store(clock)
+    ten, other = windows(10, 1.0), "fingerprint:app"
+    store.release(KEY, take(store, ten).lease)
+    store.release(other, take(store, ten, key=other).lease)
+    clock.now = 1.0
+    store.pause(KEY, 5.0)
+    assert take(store, ten).wait == pytest.approx(5.0)
     clock.now = 3.0
-    assert limiter.reserve(KEY, 10, 1.0) == pytest.approx(3.0)  # another caller, same bucket
-    assert limiter.reserve(other, 10, 1.0) == 0.0  # other buckets carry on
+    assert take(store, ten).wait == pytest.approx(3.0)  # another caller, same key
+    assert take(store, ten, key=other).wait == 0.0  # other keys carry on
     clock.now = 6.0
-    assert limiter.reserve(KEY, 10, 1.0) == 0.0
-    limiter.pause(KEY, 1.0)
-    limiter.pause(KEY, 0.5)  # a shorter pause never shortens a longer one
-    assert limiter.reserve(KEY, 10, 1.0) == pytest.approx(1.0)
+    assert take(store, ten).wait == 0.0
+    store.pause(KEY, 1.0)
+    store.pause(KEY, 0.5)  # a shorter pause never shortens a longer one
+    assert take(store, ten).wait == pytest.approx(1.0)
 
 
-def test_pause_on_unknown_bucket_is_harmless() -> None:
-    limiter = RateLimiter(FakeClock())
-    limiter.pause(KEY, 5.0)
-    assert limiter.reserve(("x", "y"), 10, 1.0) == 0.0
+def test_pause_on_an_unknown_key_is_harmless(make_store) -> None:
+    store = make_store(FakeClock())
+    store.pause(KEY, 5.0)
+    assert take(store, windows(10, 1.0), key="x:y").wait == 0.0
 
 
 @pytest.mark.parametrize("pause", [1.0, 5.0, 60.0])
-def test_no_flood_when_a_pause_ends(pause: float) -> None:
-    """Capacity does not pile up during a 429 pause: at most one burst leaves when it ends."""
+def test_no_flood_when_a_pause_ends(make_store, pause: float) -> None:
+    """Nothing piles up during a 429 pause: after it, still at most one window's worth per window."""
     clock = FakeClock()
-    limiter = RateLimiter(clock)
-    limiter.reserve(KEY, 10, 1.0)
-    clock.now = 10.0  # the bucket is full again
-    limiter.pause(KEY, pause)
+    store = make_store(clock)
+    ten = windows(10, 1.0)
+    store.release(KEY, take(store, ten).lease)
+    clock.now = 10.0
+    store.pause(KEY, pause)
     admitted = []
     for i in range(int(pause * 50) + 500):
         clock.now = 10.0 + i / 50
-        wait = limiter.reserve(KEY, 10, 1.0)
-        assert wait is not None
-        admitted.append(clock.now + wait)
+        decision = take(store, ten, max_wait=0.0)
+        if decision.lease is not None:
+            admitted.append(clock.now)
+            store.release(KEY, decision.lease)
     assert min(admitted) >= 10.0 + pause - EPS
-    assert max_in_window(admitted) <= 10 + 10
+    assert max_in_window(admitted, 1.0) <= 10
+    assert len(admitted) >= 10 * 9  # ~10 s of traffic after the pause: about 10 per second
 
 
-def test_buckets_with_different_keys_are_independent() -> None:
-    limiter = RateLimiter(FakeClock())
+def test_keys_are_independent(make_store) -> None:
+    store = make_store(FakeClock())
+    one = windows(1, 1.0)
     for _ in range(5):
-        limiter.reserve(("credential-a", "track"), 1, 1.0)
-    assert limiter.reserve(("credential-b", "track"), 1, 1.0) == 0.0
-    assert limiter.reserve(("credential-a", "app"), 1, 1.0) == 0.0
-    assert limiter.reserve(("credential-a", "track"), 1, 1.0) == pytest.approx(5.0)
+        store.release("credential-a:track", take(store, one, key="credential-a:track").lease)
+    assert take(store, one, key="credential-b:track").wait == 0.0
+    assert take(store, one, key="credential-a:app").wait == 0.0
+    assert take(store, one, key="credential-a:track").wait == pytest.approx(5.0)
 
 
-def test_thread_safety_smoke() -> None:
-    limiter = RateLimiter(FakeClock(0.0))
-    threads_n, each = 16, 200
+def test_threads_never_share_a_place(make_store) -> None:
+    store = make_store(FakeClock(0.0))
+    ten = windows(10, 1.0)
+    threads_n, each = 8, 50
     barrier = threading.Barrier(threads_n)
-    results: list[list[float]] = [[] for _ in range(threads_n)]
+    starts: list[float] = []
+    lock = threading.Lock()
 
-    def worker(slot: int) -> None:
+    def worker() -> None:
         barrier.wait()
         for _ in range(each):
-            wait = limiter.reserve(KEY, 10, 1.0)
-            assert wait is not None
-            results[slot].append(wait)
+            while True:
+                decision = take(store, ten)
+                if decision.lease is not None:
+                    break
+                assert decision.busy
+                store.wait_for_release(KEY, decision.wait)
+            with lock:
+                starts.append(decision.wait)
+            store.release(KEY, decision.lease)
 
-    threads = [threading.Thread(target=worker, args=(i,)) for i in range(threads_n)]
+    threads = [threading.Thread(target=worker) for _ in range(threads_n)]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
-    waits = sorted(w for r in results for w in r)
     total = threads_n * each
-    # exactly one burst of 10 goes now, then one slot every 0.1 s: no slot handed out twice, none skipped
-    assert waits == pytest.approx([0.0] * 10 + [k / 10 for k in range(1, total - 9)])
-    assert sum(1 for w in waits if w < 1.0 - EPS) == 10 + 9
-
-
-def _server_shortfall(limiter_lag: float, first_latency: float) -> float:
-    """Drive a 10/s client bucket; a server bucket of the same size counts from each arrival, and the
-    first request (a new connection) takes `first_latency` longer than the rest. Lowest server level."""
-    clock = FakeClock(100.0)
-    limiter = RateLimiter(clock, lag=limiter_lag)
-    server_tokens, server_stamp, lowest = 10.0, None, 10.0
-    for i in range(200):
-        clock.now += limiter.reserve(KEY, 10, 1.0)
-        arrival = clock.now + (first_latency if i == 0 else 0.0)
-        if server_stamp is not None:
-            server_tokens = min(10.0, server_tokens + max(0.0, arrival - server_stamp) * 10.0)
-        server_stamp = max(arrival, server_stamp or arrival)
-        lowest = min(lowest, server_tokens)
-        server_tokens -= 1.0
-    return lowest
-
-
-@pytest.mark.parametrize("latency", [0.01, 0.05, 0.2])
-def test_lag_keeps_the_client_behind_a_server_that_starts_counting_later(latency: float) -> None:
-    """Without the lag, the first request's extra latency puts the client ahead of the server (a 429
-    right after the burst); with a lag at least that long, the server always has a token."""
-    assert _server_shortfall(0.0, latency) < 1.0 - EPS
-    assert _server_shortfall(0.25, latency) >= 1.0 - EPS
-
-
-def test_lag_costs_one_delay_per_burst_not_throughput() -> None:
-    clock = FakeClock()
-    limiter = RateLimiter(clock, lag=0.25)
-    times = []
-    for _ in range(110):
-        clock.now += limiter.reserve(KEY, 10, 1.0)
-        times.append(clock.now)
-    # 10 at once, then one every 0.1 s after the 0.25 s lag: 100 more by 10.25 s
-    assert times[9] == 0.0 and times[10] == pytest.approx(0.35)
-    assert times[-1] == pytest.approx(0.25 + 10.0)
-    assert max_in_window(times) <= 10 + 10
+    assert len(starts) == total
+    assert max_in_window(starts, 1.0) <= 10
+    # The clock stands still, so a lease still held by another thread may yet end at any later time:
+    # bookings count it as occupying (safe) and some windows are not filled. Still at least half of them.
+    assert max(starts) <= 2 * total / 10
