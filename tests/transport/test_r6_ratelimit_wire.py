@@ -89,3 +89,36 @@ def test_no_window_sees_more_than_declared_and_classes_are_isolated(sandbox, fig
     figures.add("R6", f"in {WINDOW:.0f} s: track alone {track_alone}, track with App saturated {track_mixed}, "
                 f"app {app_mixed}; busiest second track "
                 f"{max_in_window(journal_times(journal_alone, 'customerio-track'), 1.0)}/100; 429s 0")
+
+
+def test_a_huge_retry_after_pauses_the_credential_only_up_to_the_ceiling(sandbox):
+    """Issue 12, item 6: one 429 with `Retry-After: 999999999` paused the credential for ~31 years,
+    and every later call failed at once with `retry_after=0.01`. The pause is now clamped to the
+    policy's `max_retry_after` (60 s for Track), and a refusal says how long is really left."""
+    from relaykit import RateLimitError
+    from transport_helpers import WarpClock
+
+    clock = WarpClock()  # sleeps are recorded and move the clock on; nothing really waits
+    rt = Runtime(clock=clock, sleep=clock.sleep, timeouts={"total": 30})
+    connection = sandbox.connection("customerio-track")
+    event = {"identifier": "r6-pause", "name": "e"}
+    try:
+        sandbox.set_rate_limits({"retry_after": "999999999", "classes": {"track": {"limit": 1, "per": 3600}}})
+        rt.run("customerio-track.track_event", event, connection)
+        with pytest.raises(RateLimitError) as first:
+            rt.run("customerio-track.track_event", event, connection)
+        assert first.value.retry_after == 999999999  # what the server said, for the caller to weigh
+        sandbox.set_rate_limits(False)
+        sent = len(sandbox.journal())
+
+        with pytest.raises(RateLimitError) as later:  # 60 s of pause left, 30 s of deadline
+            rt.run("customerio-track.track_event", event, connection)
+        assert 50 < later.value.retry_after <= 60  # honest: when this credential sends again
+        assert len(sandbox.journal()) == sent and clock.waits == []  # refused at once, nothing sent
+
+        clock.offset += 45  # 15 s of pause left: the next call waits it out and goes through
+        result = rt.run("customerio-track.track_event", event, connection)
+        assert result.status == 200 and len(sandbox.journal()) == sent + 1
+        assert clock.waits and 10 < sum(clock.waits) <= 15
+    finally:
+        rt.close()
