@@ -8,6 +8,7 @@ RelaykitError                        str() never contains secrets or payload val
 │   ├── UnknownConnectorError [name, suggestions]
 │   └── UnknownOperationError [name, suggestions]
 ├── ConnectionConfigError (ValueError) [connector, problems]     before sending
+├── SettingsError (ValueError) [setting, problems]               a bad `Runtime(...)` setting
 ├── InputValidationError (ValueError) [connector, operation, problems]   before sending
 ├── RenderError [connector, operation, pointer]                   before sending
 └── CallError [connector, operation, method, url, attempts, retryable, request_id]
@@ -93,6 +94,11 @@ class _ProblemsMixin:
     def _problem_lines(self) -> str:
         return "\n".join(f"  {p}" for p in self.problems)
 
+    def _message_and_problems(self, message: str) -> str:
+        if len(self.problems) == 1:
+            return f"{message}: {self.problems[0]}"
+        return f"{message}:\n{self._problem_lines()}"
+
 
 class SpecError(_ProblemsMixin, RelaykitError):
     """A connector, operation, schema or automation file is wrong; every problem is listed at once."""
@@ -162,12 +168,27 @@ class ConnectionConfigError(_ProblemsMixin, RelaykitError, ValueError):
         super().__init__(f"{connector}: invalid connection")
 
     def __str__(self) -> str:
-        if len(self.problems) == 1:
-            return f"{self.message}: {self.problems[0]}"
-        return f"{self.message}:\n{self._problem_lines()}"
+        return self._message_and_problems(self.message)
 
     def _fields(self) -> dict[str, Any]:
         return {"connector": self.connector, "problems": [p.to_dict() for p in self.problems]}
+
+
+class SettingsError(_ProblemsMixin, RelaykitError, ValueError):
+    """A `Runtime(...)` setting (such as `rate_limits`) is invalid; raised when the runtime is built."""
+
+    kind = "usage"
+
+    def __init__(self, setting: str, problems: list[Problem]) -> None:
+        self.setting = setting
+        self.problems = list(problems)
+        super().__init__(f"Runtime({setting}=...): invalid setting")
+
+    def __str__(self) -> str:
+        return self._message_and_problems(self.message)
+
+    def _fields(self) -> dict[str, Any]:
+        return {"setting": self.setting, "problems": [p.to_dict() for p in self.problems]}
 
 
 class InputValidationError(_ProblemsMixin, RelaykitError, ValueError):

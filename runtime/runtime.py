@@ -23,6 +23,7 @@ from .models import HttpRequest, Result
 from .names import suggest
 from .plugins.manager import PluginInfo, build_plugin_manager, describe_plugins, provider_name
 from .plugins.registry import AuthRegistrar, ConnectorRegistrar, OperationKindRegistrar
+from .transport.ratelimit_config import check_runtime_overrides
 from .redact import install_log_filter
 from .specs.jsonschemas import SchemaStore
 from .specs.loader import SpecLoader
@@ -35,6 +36,7 @@ if TYPE_CHECKING:
 
     from .automation.model import Automation, AutomationRun
     from .call.executor import Executor
+    from .transport.ratelimit import LimiterStore
     from .transport.sender import Transport
 
 
@@ -73,6 +75,14 @@ class Runtime:
             (seconds; keys `connect`, `read`, `total`), for hosts with their own time budget and tests.
         retry: override the YAML `retry` of every operation, e.g. `{"max_attempts": 10}` for a
             backfill (keys `max_attempts`, `initial`, `factor`, `max`, `max_retry_after`).
+        rate_limits: override the YAML's client-side rate limits per connector and class, e.g.
+            `{"customerio-track": {"track": {"requests": 50}}, "customerio-app": {"broadcast_trigger": False}}`
+            (`requests`, `per` seconds, `burst`; `False` turns a class, or a whole connector, off).
+            A connection's own `rate_limits` field overrides these for its calls. Checked when the
+            runtime is built (`SettingsError`).
+        rate_limit_store: where the windows are kept (default: in this process). Pass
+            `relaykit.ratelimit_redis.RedisStore(url)` to share them between processes and machines
+            that use the same credentials.
     """
 
     def __init__(
@@ -92,6 +102,8 @@ class Runtime:
         trust_builtin_specs: bool = True,
         timeouts: Mapping[str, float] | None = None,
         retry: Mapping[str, float] | None = None,
+        rate_limits: Mapping[str, Any] | None = None,
+        rate_limit_store: LimiterStore | None = None,
     ) -> None:
         install_log_filter()
         self._pm = build_plugin_manager(plugins, load_entry_points=load_entry_points, disable=disable_plugins,
@@ -131,12 +143,14 @@ class Runtime:
             from .transport.sender import Transport
 
             transport = Transport(session, clock=clock, wall_clock=wall_clock, sleep=sleep, rng=rng,
-                                  observers=self._pm.hook if observed else None, timeouts=timeouts, retry=retry)
-            executor = Executor(transport, strict_output=strict_output)
+                                  observers=self._pm.hook if observed else None, timeouts=timeouts, retry=retry,
+                                  rate_limit_store=rate_limit_store)
+            executor = Executor(transport, strict_output=strict_output, rate_limits=self._rate_limits)
             return transport, executor
 
         check_overrides(timeouts, Timeouts)  # a typo in an override fails here, not at the first call
         check_overrides(retry, RetryPolicy)
+        self._rate_limits = check_runtime_overrides(rate_limits, self._sources.names(), self.connector)
         self._make_pipeline = make_pipeline
         self._pipeline: tuple[Any, Any] | None = None
         self._connections = ConnectionResolver(self._connection_validator, self._auth.get)

@@ -23,6 +23,7 @@ from ..specs.jsonschemas import apply_defaults, error_problems
 from ..specs.models import ConnectorSpec
 from ..templates.filters import MISSING
 from ..transport.auth import Auth
+from ..transport.ratelimit_config import LimitOverride, check_class_overrides
 
 _CONTROL = {chr(c) for c in range(32)} | {"\x7f"}
 
@@ -36,8 +37,9 @@ class ResolvedConnection:
     base_url: str
     public: Mapping[str, Any]  # non-secret fields, the only ones templates may read
     auth: Auth
-    fingerprint: str  # a hash, never the secret: keys rate-limit buckets per credential
+    fingerprint: str  # a hash, never the secret: keys rate-limit windows per credential
     sandbox: bool
+    rate_limits: tuple[tuple[str, LimitOverride], ...] = ()  # the connection's own overrides, by class
 
     def __repr__(self) -> str:
         return f"ResolvedConnection({self.connector}, region={self.region}, base_url={self.base_url})"
@@ -117,6 +119,15 @@ class _FieldValues(dict):  # type: ignore[type-arg]
 ALL = object()  # `_FieldValues(hidden=ALL)`: every value is a credential (rendered auth parameters)
 
 
+def _frozen(value: Any) -> Any:
+    """A hashable stand-in for a nested `rate_limits` value; the type is kept, so False and 0 differ."""
+    if isinstance(value, Mapping):
+        return ("map", tuple(sorted((str(k), _frozen(v)) for k, v in value.items())))
+    if isinstance(value, list):
+        return ("list", tuple(_frozen(v) for v in value))
+    return (type(value).__name__, value) if isinstance(value, bool | int | float) else value
+
+
 class ConnectionResolver:
     """Resolves connection configs for a runtime, caching the result per exact config (hot path)."""
 
@@ -145,7 +156,7 @@ class ConnectionResolver:
     @staticmethod
     def _cache_key(spec: ConnectorSpec, config: Mapping[str, Any]) -> tuple[Any, ...] | None:
         try:
-            items = tuple(sorted(config.items()))
+            items = tuple(sorted((k, _frozen(v)) for k, v in config.items()))
             hash(items)
         except TypeError:
             return None
@@ -168,6 +179,10 @@ class ConnectionResolver:
                                   hint=f"or set RELAYKIT_{spec.name.upper().replace('-', '_')}_"
                                        f"{problem.pointer[1:].upper()}")
             problems.append(problem)
+        overrides: dict[str, LimitOverride] = {}
+        if "rate_limits" in values:
+            overrides, found = check_class_overrides(spec, values["rate_limits"], "/rate_limits")
+            problems.extend(found)
         sandbox_url = values.get("sandbox_url")
         if isinstance(sandbox_url, str) and not any(p.pointer == "/sandbox_url" for p in problems):
             bad = _check_sandbox_url(sandbox_url)
@@ -188,12 +203,14 @@ class ConnectionResolver:
         auth = self._auth_factory(spec.auth_type)(params)
         REDACTOR.add(*auth.secret_forms())
         digest = hashlib.sha256()
-        # every credential field (Track's site_id too), not only the secret ones: a bucket per credential
-        for part in (spec.name, base_url, *(f"{k}={values.get(k)}" for k in sorted(values) if k != "sandbox_url")):
+        # every credential field (Track's site_id too), not only the secret ones: one window per credential,
+        # whatever the connection's own rate-limit overrides
+        for part in (spec.name, base_url, *(f"{k}={values.get(k)}" for k in sorted(values)
+                                            if k not in ("sandbox_url", "rate_limits"))):
             digest.update(part.encode("utf-8", "surrogatepass"))
             digest.update(b"\0")
-        public = {k: v for k, v in values.items() if k not in spec.secret_fields}
+        public = {k: v for k, v in values.items() if k not in spec.secret_fields and k != "rate_limits"}
         return ResolvedConnection(
             connector=spec.name, region=region, base_url=base_url, public=public, auth=auth,
-            fingerprint=digest.hexdigest()[:16], sandbox=bool(sandbox_url),
+            fingerprint=digest.hexdigest()[:16], sandbox=bool(sandbox_url), rate_limits=tuple(overrides.items()),
         )

@@ -24,6 +24,7 @@ from ..models import HttpRequest, Result
 from ..redact import REDACTOR, mask_payload
 from ..specs.jsonschemas import apply_defaults, error_problems
 from ..templates.filters import MISSING, TemplateRenderError
+from ..transport.ratelimit_config import LimitOverride, effective_limit
 from ..transport.retry import parse_retry_after
 from ..transport.sender import RawResponse, SendOptions, Transport, _safe_url, display_url
 
@@ -96,9 +97,11 @@ def _output_needs(output: Any) -> tuple[bool, bool]:
 class Executor:
     """Runs operations for a `Runtime` over its transport."""
 
-    def __init__(self, transport: Transport, strict_output: bool = False) -> None:
+    def __init__(self, transport: Transport, strict_output: bool = False,
+                 rate_limits: Mapping[str, Mapping[str, LimitOverride]] | None = None) -> None:
         self.transport = transport
         self.strict_output = strict_output
+        self.rate_limits = rate_limits or {}  # Runtime(rate_limits=...), already checked
         # (op, connection, rate class) -> SendOptions: both are immutable and cached by the runtime,
         # so the options (and the sandbox's per-region URLs) are built once, not on every call.
         self._options: dict[tuple[int, int, str | None], tuple[Any, Any, SendOptions]] = {}
@@ -109,9 +112,12 @@ class Executor:
         if hit is not None and hit[0] is op and hit[1] is conn:  # the entry holds both, so ids are not reused
             return hit[2]
         connector = op.connector
+        declared = connector.rate_limits.get(rate_class) if rate_class else None
+        limit = effective_limit(declared, self.rate_limits.get(connector.name, {}).get(rate_class or ""),
+                                dict(conn.rate_limits).get(rate_class or ""))
         options = SendOptions(
             settings=op.settings,
-            rate_limit=connector.rate_limits.get(rate_class) if rate_class else None,
+            rate_limit=limit,
             fingerprint=conn.fingerprint,
             region_bases=self._region_bases(op, conn),
             request_id_header=connector.request_id_header,

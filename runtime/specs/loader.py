@@ -159,7 +159,7 @@ class SpecLoader:
             problems.append(doc.problem("/connection", "is not a valid JSON Schema"))
         props = connection.setdefault("properties", {})
         fields = set(props)
-        for reserved in ("region", "sandbox_url"):
+        for reserved in ("region", "sandbox_url", "rate_limits"):
             if reserved in fields:
                 problems.append(doc.problem(f"/connection/properties/{reserved}",
                                             "is added by relaykit; do not declare it"))
@@ -168,6 +168,11 @@ class SpecLoader:
             "type": "string",
             "title": "Sandbox URL",
             "description": "Root URL of a running relaykit sandbox (loopback only), e.g. http://127.0.0.1:8080",
+        }
+        props["rate_limits"] = {  # checked by relaykit.transport.ratelimit_config, which names class and field
+            "title": "Rate limits",
+            "description": "This connection's overrides of the connector's rate-limit classes: "
+                           "{class: {requests, per, burst} or false}, or false for every class",
         }
         connection.setdefault("additionalProperties", False)
         auth = _compile(auth_raw, AUTH_ROOTS, self.filters, doc, "/auth", problems)
