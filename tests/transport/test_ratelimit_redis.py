@@ -42,7 +42,7 @@ def test_three_processes_sharing_a_credential_stay_within_the_limit_together(san
         procs[-1].stdin.write(json.dumps(settings))  # type: ignore[union-attr]
         procs[-1].stdin.close()  # type: ignore[union-attr]
     results = []
-    for proc, log in zip(procs, logs):
+    for proc, log in zip(procs, logs, strict=True):
         out = proc.stdout.read()  # type: ignore[union-attr]
         assert proc.wait(timeout=120) == 0, log.read_text()[-2000:]
         results.append(json.loads(out))
