@@ -70,7 +70,7 @@ class Settings:
 
 @dataclass(frozen=True)
 class RateLimit:
-    """A token bucket declaration: `requests` per `per` seconds, with an optional burst size."""
+    """At most `requests` in any window of `per` seconds; `burst` B: B per `per * B / requests` s (ratelimit.py)."""
 
     requests: int
     per: float
