@@ -41,24 +41,22 @@ def identifiers(count: int = 64) -> itertools.cycle[str]:
 
 # -- relaykit ---------------------------------------------------------------------------------------
 def relaykit_runtime() -> Any:
-    """A `Runtime` whose client-side rate limiter runs its full bookkeeping but never makes a call wait.
+    """A `Runtime` whose client-side rate limits run their full bookkeeping but never make a call wait.
 
     The connectors declare 100 req/s (Track) and 10 req/s (App). Pacing is a policy, not overhead:
-    without this the benchmark would measure the token bucket's sleeps. The limiter still takes a
-    token from a real bucket on every call; its budget is merely a million times larger.
+    without this the benchmark would measure the limiter's sleeps. Every call still books and
+    releases a place in a real window (`Runtime(rate_limits=...)`); the windows are merely a million
+    times larger.
     """
     from relaykit import Runtime
-    from relaykit.transport.ratelimit import RateLimiter
 
-    class Unthrottled(RateLimiter):
-        def reserve(self, key: tuple[str, str], requests: int, per: float, burst: int | None = None,
-                    max_wait: float | None = None) -> float | None:
-            return super().reserve(key, requests * 1_000_000, per, burst and burst * 1_000_000, max_wait)
-
-    rt = Runtime()
-    transport = rt._transport
-    transport.limiter = Unthrottled(transport.clock)
-    return rt
+    million = 1_000_000
+    return Runtime(rate_limits={
+        "customerio-track": {"track": {"requests": 100 * million}},
+        "customerio-app": {"app": {"requests": 10 * million}, "transactional": {"requests": 100 * million},
+                           "broadcast_trigger": {"requests": million}},
+        "customerio-pipelines": {"pipelines": {"requests": 3000 * million}},
+    })
 
 
 # -- bare requests ----------------------------------------------------------------------------------
