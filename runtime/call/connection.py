@@ -30,7 +30,7 @@ _CONTROL = {chr(c) for c in range(32)} | {"\x7f"}
 
 @dataclass(frozen=True, repr=False)
 class ResolvedConnection:
-    """A validated connection: where to send, how to authenticate, and which rate-limit bucket to use."""
+    """A validated connection: where to send, how to authenticate, and which rate-limit windows to use."""
 
     connector: str
     region: str
