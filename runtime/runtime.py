@@ -23,12 +23,12 @@ from .models import HttpRequest, Result
 from .names import suggest
 from .plugins.manager import PluginInfo, build_plugin_manager, describe_plugins, provider_name
 from .plugins.registry import AuthRegistrar, ConnectorRegistrar, OperationKindRegistrar
-from .transport.ratelimit_config import check_runtime_overrides
 from .redact import install_log_filter
 from .specs.jsonschemas import SchemaStore
 from .specs.loader import SpecLoader
 from .specs.models import ConnectorSpec, OperationSpec, RetryPolicy, Timeouts
 from .templates.filters import FilterRegistry, default_filters
+from .transport.ratelimit_config import check_runtime_overrides
 from .transport.retry import check_overrides
 
 if TYPE_CHECKING:
@@ -81,7 +81,7 @@ class Runtime:
             A connection's own `rate_limits` field overrides these for its calls. Checked when the
             runtime is built (`SettingsError`).
         rate_limit_store: where the windows are kept (default: in this process). Pass
-            `relaykit.ratelimit_redis.RedisStore(url)` to share them between processes and machines
+            `relaykit.transport.ratelimit_redis.RedisStore(url)` to share them between processes and machines
             that use the same credentials.
     """
 

@@ -1,10 +1,10 @@
-"""`RedisStore`: the rate-limit places of `relaykit.ratelimit` kept in Redis, shared by processes and machines.
+"""`RedisStore`: the places of `relaykit.transport.ratelimit`, kept in Redis and shared by processes and machines.
 
 Every decision is one Lua script, so it is atomic across clients, and reads Redis's own clock
 (`TIME`), so machines whose clocks disagree still agree on the windows. Per key there is a sorted
 set of held leases (score: booked start), one of ended attempts (score: end), and a hash with the
 pause and the longest window and hold seen; all three expire when idle. The booking rule is
-`relaykit.ratelimit.book`, written again in Lua. Install with `pip install 'relaykit[redis]'`.
+`relaykit.transport.ratelimit.book`, written again in Lua. Install with `pip install 'relaykit[redis]'`.
 """
 
 from __future__ import annotations

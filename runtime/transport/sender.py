@@ -219,7 +219,7 @@ class Transport:
 
     def _take_place(self, request: HttpRequest, options: SendOptions, bucket: str, deadline: float,
                     attempt: int, hold: float) -> str | None:
-        """Wait for a place in the class's windows (see `relaykit.ratelimit`); its lease, None when unlimited.
+        """Wait for a place in the class's windows (see `relaykit.transport.ratelimit`); its lease, None when unlimited.
 
         A wait that would end past the deadline takes nothing and raises `RateLimitError` at once,
         with the store's own estimate of when a place frees as `retry_after`.

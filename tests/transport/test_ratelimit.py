@@ -12,9 +12,9 @@ import random
 import threading
 
 import pytest
+from relaykit.specs.models import RateLimit
 from relaykit.transport.ratelimit import MemoryStore, Window, windows_for
 from relaykit.transport.ratelimit_redis import RedisStore
-from relaykit.specs.models import RateLimit
 from window_counts import EPS, max_in_window
 
 KEY = "fingerprint:track"
