@@ -17,6 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
 from ..call.executor import validate_input
+from ..delivery.pool import input_idempotency, with_dedupe_id
 from ..errors import (
     AutomationError,
     CallError,
@@ -245,6 +246,8 @@ class Runner:
             data = {}
         if step.kind == "set":
             return StepResult("ok", input=data, output=data, tries=1, elapsed=time.perf_counter() - started)
+        if step.retry.max_attempts > 1:
+            data = self._fix_dedupe_id(step, data)
         tries = attempts = 0
         shown_input: Any = data
         while True:
@@ -264,6 +267,20 @@ class Runner:
                 self.sleep(wait)
             except RelaykitError as exc:  # invalid input, connection or template: retrying cannot help
                 return self._failed(exc, started, input=shown_input, attempts=attempts, tries=tries)
+
+    def _fix_dedupe_id(self, step: Step, data: Any) -> Any:
+        """`data` with its dedupe id (`event_id`, `messageId`) fixed for every try of this step run.
+
+        A step retry is the same logical call: left to `Runtime.run`, each try would generate a new
+        id, and a try that committed before its connection dropped would be counted twice.
+        """
+        if step.kind != "operation":
+            return data
+        try:
+            op = self.rt.operation(step.uses)
+        except RelaykitError:
+            return data  # `execute` reports it
+        return with_dedupe_id(input_idempotency(op, data), data)
 
     @staticmethod
     def _retry_wait(step: Step, exc: CallError, tries: int) -> float | None:

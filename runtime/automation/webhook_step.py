@@ -19,6 +19,7 @@ from ..call.executor import decode_body
 from ..errors import CallError, Problem, status_error_class
 from ..models import HttpRequest
 from ..redact import REDACTOR
+from ..transport.retry import status_error_retryable
 
 if TYPE_CHECKING:
     from ..transport.sender import Transport
@@ -187,8 +188,9 @@ def send_webhook(transport: Transport, request: HttpRequest, data: Mapping[str, 
     output = {"status": raw.status, "headers": headers, "body": body}
     if not 200 <= raw.status < 300 and data.get("fail_on_http_error", True):
         cls = status_error_class(raw.status)
-        error: CallError = cls(f"HTTP {raw.status}", status=raw.status, connector="webhook",
+        retryable, note = status_error_retryable(raw.status, request.idempotency)
+        error: CallError = cls(f"HTTP {raw.status} {note}".rstrip(), status=raw.status, connector="webhook",
                                operation=request.operation, method=request.method, url=_safe_url(request.url),
-                               attempts=raw.attempts, request_id=raw.request_id)
+                               attempts=raw.attempts, request_id=raw.request_id, retryable=retryable)
         raise error
     return output, raw.status, raw.attempts

@@ -25,7 +25,7 @@ from ..redact import REDACTOR, mask_payload
 from ..specs.jsonschemas import apply_defaults, error_problems
 from ..templates.filters import MISSING, TemplateRenderError
 from ..transport.ratelimit_config import LimitOverride, effective_limit
-from ..transport.retry import parse_retry_after
+from ..transport.retry import parse_retry_after, status_error_retryable
 from ..transport.sender import RawResponse, SendOptions, Transport, _safe_url, display_url
 
 if TYPE_CHECKING:
@@ -201,9 +201,13 @@ class Executor:
         hint = connector.hints.get(raw.status)
         if hint:
             message += f" — {hint}"
+        retryable, note = status_error_retryable(raw.status, request.idempotency)
+        if note:
+            message += f" {note}"
         kwargs: dict[str, Any] = dict(
             status=raw.status, error_message=api_text, connector=connector.name, operation=op.name,
             method=request.method, url=display_url(request), attempts=raw.attempts, request_id=raw.request_id,
+            retryable=retryable,
         )
         if cls is RateLimitError:
             from time import time

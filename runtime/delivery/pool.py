@@ -89,6 +89,27 @@ def with_dedupe_id(idempotency: Any, item: Any) -> Any:
     return item if keyed == item else keyed
 
 
+def input_idempotency(op: Any, item: Any) -> Any:
+    """The `Idempotency` that fixes `item`'s dedupe id: the operation's, or for raw HTTP its path rule's.
+
+    A raw request's body goes in `/body/json`, so a keyed rule's body `key` (`/messageId`) is the
+    input's `/body/json/messageId`.
+    """
+    if op.kind != "raw_http" or not isinstance(item, Mapping):
+        return op.idempotency
+    from ..specs.models import Idempotency
+
+    method, endpoint = item.get("method"), item.get("endpoint")
+    body = item.get("body")
+    if not isinstance(method, str) or not isinstance(endpoint, str) or not isinstance(body, Mapping) \
+            or "json" not in body or item.get("retry_unsafe"):
+        return op.idempotency
+    rule = next((r for r in op.connector.raw_rules if r.matches(method, endpoint)), None)
+    if rule is None or rule.idempotency is None or rule.idempotency.mode != "keyed" or not rule.idempotency.key:
+        return op.idempotency
+    return Idempotency("keyed", rule.idempotency.key, "/body/json" + rule.idempotency.key)
+
+
 def with_dedupe_ids(runtime: Any, operation: str, items: Iterable[Any]) -> list[Any]:
     """`with_dedupe_id` for a whole backfill: keep the returned list, and re-queue failures from it.
 

@@ -48,6 +48,20 @@ def is_retryable_status(status: int, idempotency: str) -> bool:
     return False
 
 
+NOT_RESENT = "(not retried: the request may have reached the server and this operation is not idempotent)"
+
+
+def status_error_retryable(status: int, idempotency: str) -> tuple[bool, str]:
+    """An error status's `retryable` flag for any layer above the transport, and a note for its message.
+
+    The same table as the transport's own retries: a 5xx answered to an unsafe call may come after
+    the server acted on it, so no caller (a step `retry:`, a queue, a host engine) may resend it.
+    """
+    if status in RETRY_STATUSES and idempotency not in ("safe", "keyed"):
+        return False, NOT_RESENT
+    return is_retryable_status(status, idempotency), ""
+
+
 def is_retryable_failure(kind: str, idempotency: str) -> bool:
     """Whether a failure without a usable response is worth another attempt."""
     if kind == NOT_SENT:

@@ -210,8 +210,7 @@ class Transport:
                 error.attempts = attempt
                 if not retryable and not permanent:
                     error.retryable = False
-                    error.message += " (not retried: the request may have reached the server and this " \
-                                     "operation is not idempotent)"
+                    error.message += " " + retry_rules.NOT_RESENT
                 raise error
             log.info("%s.%s attempt %d: %s; retrying in %.3fs", request.connector, request.operation, attempt,
                      type(error).__name__, wait)
