@@ -314,12 +314,19 @@ class Runtime:
             config = self.connection_from_env(connector, reference)
         return dict(config)
 
-    def resolve_connection(self, connector: str, connection: Mapping[str, Any] | str | None) -> ResolvedConnection:
-        """Validate a connection (a dict, a reference string, or None for the environment)."""
+    def resolve_connection(self, connector: str, connection: Mapping[str, Any] | str | None, *,
+                           reference: str | None = None) -> ResolvedConnection:
+        """Validate a connection (a dict, a reference string, or None for the environment).
+
+        `reference`: the reference a dict was read from, so a missing field's hint names the
+        variables that reference reads (`RELAYKIT_PROD_API_KEY`, not the connector's own).
+        """
         spec = self.connector(connector)
         if connection is None or isinstance(connection, str):
+            reference = connection or connector
             connection = self.connection_config(connector, connection)
-        return self._connections.resolve(spec, connection)
+        prefix = env_prefix(reference) if reference is not None else None
+        return self._connections.resolve(spec, connection, prefix)
 
     # -- automations --------------------------------------------------------------------------
     def load_automation(self, path: str | os.PathLike[str]) -> Automation:

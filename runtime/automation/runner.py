@@ -60,9 +60,12 @@ def resolve_connections(rt: AutomationHost, automation: Automation,
     for name in automation.used_connections():
         declared = automation.connections[name]
         given = supplied.get(name)
+        reference = None
         if given is None:
+            reference = declared.ref
             config = _config_for_reference(rt, declared.connector, declared.ref)
         elif isinstance(given, str):
+            reference = given
             config = _config_for_reference(rt, declared.connector, given)
         elif isinstance(given, Mapping):
             config = dict(given)
@@ -71,7 +74,7 @@ def resolve_connections(rt: AutomationHost, automation: Automation,
                 "must be a mapping of connection fields or a reference string", pointer=f"/{name}")])
         config = {**declared.fields, **config}
         try:
-            rt.resolve_connection(declared.connector, config)
+            rt.resolve_connection(declared.connector, config, reference=reference)
         except ConnectionConfigError as exc:
             raise ConnectionConfigError(f"{declared.connector} (connection {name!r})", exc.problems) from None
         out[name] = config

@@ -137,7 +137,12 @@ class ConnectionResolver:
         self._cache: dict[tuple[Any, ...], ResolvedConnection] = {}
         self._lock = threading.Lock()
 
-    def resolve(self, spec: ConnectorSpec, config: Mapping[str, Any]) -> ResolvedConnection:
+    def resolve(self, spec: ConnectorSpec, config: Mapping[str, Any],
+                env_prefix: str | None = None) -> ResolvedConnection:
+        """Validate and resolve `config`; `env_prefix` (`RELAYKIT_PROD_`) when it was read from variables.
+
+        The prefix only words the hint for a missing field: the variables that would have supplied it.
+        """
         if not isinstance(config, Mapping):
             raise ConnectionConfigError(spec.name, [Problem("a connection must be an object of fields")])
         key = self._cache_key(spec, config)
@@ -145,7 +150,7 @@ class ConnectionResolver:
             cached = self._cache.get(key)
             if cached is not None:
                 return cached
-        resolved = self._resolve(spec, config)
+        resolved = self._resolve(spec, config, env_prefix)
         if key is not None:
             with self._lock:
                 if len(self._cache) > 256:
@@ -162,7 +167,7 @@ class ConnectionResolver:
             return None
         return (spec.name, id(spec), items)
 
-    def _resolve(self, spec: ConnectorSpec, config: Mapping[str, Any]) -> ResolvedConnection:
+    def _resolve(self, spec: ConnectorSpec, config: Mapping[str, Any], env_prefix: str | None) -> ResolvedConnection:
         values = _FieldValues({k: (v.reveal() if isinstance(v, Secret) else v) for k, v in config.items()},
                               spec.secret_fields)
         problems = _check_strings(values, spec.secret_fields)
@@ -176,8 +181,7 @@ class ConnectionResolver:
             if problem.message == "is required":
                 problem = Problem(f"is required (missing credential field {problem.pointer[1:]!r})",
                                   pointer=problem.pointer,
-                                  hint=f"or set RELAYKIT_{spec.name.upper().replace('-', '_')}_"
-                                       f"{problem.pointer[1:].upper()}")
+                                  hint=f"or set {env_prefix}{problem.pointer[1:].upper()}" if env_prefix else None)
             problems.append(problem)
         overrides: dict[str, LimitOverride] = {}
         if "rate_limits" in values:
