@@ -41,6 +41,7 @@ class HttpRequest:
     idempotency_key: str | None = None
     auth_headers: tuple[str, ...] = ()
     path_template: str = ""  # e.g. /v1/customers/{identifier}/events: safe to log, unlike the path
+    warnings: tuple[str, ...] = ()  # sent anyway, but probably not what was meant (e.g. /v1/v1/...)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "headers", _frozen_headers(self.headers))
@@ -58,7 +59,7 @@ class HttpRequest:
         return self.body.decode("utf-8", errors="replace")
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        data = {
             "connector": self.connector,
             "operation": self.operation,
             "method": self.method,
@@ -66,6 +67,9 @@ class HttpRequest:
             "headers": self.display_headers(),
             "body": self.json if self.json is not None else self.body_text(),
         }
+        if self.warnings:
+            data["warnings"] = list(self.warnings)
+        return data
 
     def to_curl(self) -> str:
         """A copy-pasteable curl command; credentials stay masked (fill them in from your vault)."""
@@ -92,12 +96,13 @@ class Result:
     elapsed: float = 0.0
     connector: str = ""
     operation: str = ""
+    warnings: tuple[str, ...] = ()  # the request's (see `HttpRequest.warnings`)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "headers", _frozen_headers(self.headers))
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        data = {
             "connector": self.connector,
             "operation": self.operation,
             "status": self.status,
@@ -106,6 +111,9 @@ class Result:
             "attempts": self.attempts,
             "elapsed": round(self.elapsed, 6),
         }
+        if self.warnings:
+            data["warnings"] = list(self.warnings)
+        return data
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), ensure_ascii=False)

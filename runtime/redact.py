@@ -205,7 +205,8 @@ class RedactingFilter(logging.Filter):
         return True
 
 
-LOGGERS = ("relaykit", "relaykit.transport", "relaykit.executor", "relaykit.plugins", "relaykit.automation",
+LOGGERS = ("relaykit", "relaykit.runtime", "relaykit.transport", "relaykit.executor", "relaykit.plugins",
+           "relaykit.automation",
            "urllib3", "urllib3.connectionpool", "urllib3.connection", "urllib3.util.retry", "requests")
 
 

@@ -9,6 +9,7 @@ the threads of a host workflow engine.
 
 from __future__ import annotations
 
+import logging
 import os
 import random
 import threading
@@ -38,6 +39,9 @@ if TYPE_CHECKING:
     from .call.executor import Executor
     from .transport.ratelimit import LimiterStore
     from .transport.sender import Transport
+
+
+_log = logging.getLogger("relaykit.runtime")
 
 
 def split_name(name: str) -> tuple[str, str]:
@@ -352,6 +356,8 @@ class Runtime:
 
         data = validate_input(op, input)
         request = self._kinds.get(op.kind)(op, data, conn)
+        for warning in request.warnings:
+            _log.warning("%s", warning)
         return op, data, conn, request
 
     def dry_run(self, name: str, input: Mapping[str, Any], connection: Any = None) -> HttpRequest:

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from jsonschema import Draft202012Validator
 
+from ..call.render import check_endpoint
 from ..errors import Problem, SpecError, UnknownNameError
 from ..names import did_you_mean, suggest
 from ..specs.documents import Document, dump_pointer, load_json_file, load_yaml, load_yaml_file
@@ -308,6 +309,10 @@ class _Loader:
         if with_compiled is not None and len(self.problems) == before:
             if op is not None:
                 self.extend(static_input_problems(op.input_validator, with_raw), f"{pointer}/with")
+                endpoint = with_raw.get("endpoint") if isinstance(with_raw, dict) else None
+                if op.kind == "raw_http" and isinstance(endpoint, str) and "{{" not in endpoint:
+                    bad = check_endpoint(endpoint, op.connector.base_urls.get(op.connector.default_region, ""))
+                    self.extend([bad] if bad else [], f"{pointer}/with")
             elif kind == "webhook":
                 self.extend(static_input_problems(WEBHOOK_VALIDATOR, with_raw), f"{pointer}/with")
                 if isinstance(with_raw, dict) and isinstance(with_raw.get("headers"), dict):

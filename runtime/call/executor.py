@@ -145,7 +145,8 @@ class Executor:
             output = self._shape(op, request, raw, body, data)
         self._check_output(op, request, raw, output)
         return Result(output=output, status=raw.status, headers=raw.headers, request_id=raw.request_id,
-                      attempts=raw.attempts, elapsed=raw.elapsed, connector=connector.name, operation=op.name)
+                      attempts=raw.attempts, elapsed=raw.elapsed, connector=connector.name, operation=op.name,
+                      warnings=request.warnings)
 
     @staticmethod
     def _region_bases(op: OperationSpec, conn: ResolvedConnection) -> dict[str, str]:

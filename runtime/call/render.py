@@ -140,15 +140,29 @@ def check_header(name: str, value: str, pointer: str) -> Problem | None:
     return None
 
 
-def check_endpoint(endpoint: str) -> Problem | None:
-    """The raw HTTP endpoint suffix: a plain, already-encoded path under the base URL, nothing else."""
+_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*://")
+
+
+def _relative_hint(base_url: str) -> str:
+    base = f" {base_url}" if base_url else ""
+    return (f"give the path after the connector's base URL{base}, starting with '/'; relaykit adds the base URL "
+            "and the credentials, which never leave the connector's host")
+
+
+def check_endpoint(endpoint: str, base_url: str = "") -> Problem | None:
+    """The raw HTTP endpoint suffix: a plain, already-encoded path under the base URL, nothing else.
+
+    `base_url` (the connector's, for the region) only words the messages: what the path is relative to.
+    """
     pointer = "/endpoint"
-    if not isinstance(endpoint, str) or not endpoint.startswith("/"):
-        return Problem("must start with '/' (a path relative to the connector's base URL)", pointer=pointer)
-    if endpoint.startswith("//"):
-        return Problem("must be a path, not a URL (starts with '//')", pointer=pointer)
+    if not isinstance(endpoint, str):
+        return Problem("must be a string: " + _relative_hint(base_url), pointer=pointer)
+    if _SCHEME.match(endpoint) or endpoint.startswith("//"):
+        return Problem("must be a path, not a URL: " + _relative_hint(base_url), pointer=pointer)
+    if not endpoint.startswith("/"):
+        return Problem("must start with '/': " + _relative_hint(base_url), pointer=pointer)
     if "://" in endpoint:
-        return Problem("must be a path, not a URL", pointer=pointer)
+        return Problem("must be a path, not a URL: " + _relative_hint(base_url), pointer=pointer)
     if _CONTROL.search(endpoint) or _BIDI.search(endpoint) or any(ch.isspace() for ch in endpoint):
         return Problem("contains whitespace or control characters", pointer=pointer)
     if "\\" in endpoint:
@@ -169,6 +183,25 @@ def check_endpoint(endpoint: str) -> Problem | None:
             return Problem("a segment decodes to '/', '\\', a control or a bidi-override character", pointer=pointer)
     if not endpoint.isascii():
         return Problem("must be percent-encoded ASCII", pointer=pointer)
+    return None
+
+
+def repeated_prefix(endpoint: str, base_url: str) -> str | None:
+    """The base URL's path (or its version segment) that `endpoint` repeats, as in `/v1` + `/v1/customers`.
+
+    Such a request goes to `.../v1/v1/customers`, which is never what was meant; it is sent (an API
+    might really nest like that) but with a warning.
+    """
+    from urllib.parse import urlsplit
+
+    base_path = urlsplit(base_url).path.rstrip("/")
+    if not base_path:
+        return None
+    if endpoint == base_path or endpoint.startswith(base_path + "/"):
+        return base_path
+    last = "/" + base_path.rsplit("/", 1)[-1]
+    if re.fullmatch(r"/v\d+", last) and (endpoint == last or endpoint.startswith(last + "/")):
+        return last
     return None
 
 
@@ -241,7 +274,8 @@ class RequestBuilder:
 
     def build(self, method: str, path: str, query: str, headers: dict[str, str], body_json: Any,
               body_raw: bytes | None, content_type: str | None, *, idempotency_mode: str, idempotency_key: str | None,
-              limits: Mapping[str, Any], rate_limit_class: str | None, path_template: str) -> HttpRequest:
+              limits: Mapping[str, Any], rate_limit_class: str | None, path_template: str,
+              warnings: tuple[str, ...] = ()) -> HttpRequest:
         op, conn = self.op, self.conn
         key_value = None
         body = body_raw
@@ -272,7 +306,7 @@ class RequestBuilder:
             method=method, url=url, headers=all_headers, body=body, connector=op.connector.name, operation=op.name,
             json=None if body_json is MISSING else body_json, rate_limit_class=rate_limit_class,
             idempotency=idempotency_mode, idempotency_key=key_value, auth_headers=conn.auth.header_names(),
-            path_template=path_template,
+            path_template=path_template, warnings=warnings,
         )
 
 
@@ -325,7 +359,8 @@ def render_raw_http(op: OperationSpec, data: Mapping[str, Any], conn: ResolvedCo
     method = data["method"]
     endpoint = data["endpoint"]
     problems = []
-    bad = check_endpoint(endpoint)
+    real_base = op.connector.base_urls.get(conn.region, conn.base_url)
+    bad = check_endpoint(endpoint, real_base)
     if bad:
         problems.append(bad)
     for name, value in (data.get("headers") or {}).items():
@@ -367,9 +402,16 @@ def render_raw_http(op: OperationSpec, data: Mapping[str, Any], conn: ResolvedCo
         query = _query_string(data.get("query"))
     except _Unsendable as exc:
         raise builder.fail_render("/query", str(exc)) from None
+    warnings = ()
+    repeated = repeated_prefix(endpoint, real_base)
+    if repeated:
+        warnings = (f"{op.connector.name}.{op.name}: /endpoint starts with {repeated!r}, which the connector's "
+                    f"base URL {real_base} already ends with, so the request goes to "
+                    f"...{repeated}{repeated}/...; drop the leading {repeated!r} unless that is meant",)
     return builder.build(
         method, endpoint, query, dict(data.get("headers") or {}), body_json, body_raw, content_type,
         idempotency_mode=mode, idempotency_key=key, limits=limits,
         rate_limit_class=(rule.rate_limit_class if rule and rule.rate_limit_class else op.settings.rate_limit_class),
         path_template=endpoint if "%" not in endpoint else re.sub(r"/[^/]*%[^/]*", "/{…}", endpoint),
+        warnings=warnings,
     )

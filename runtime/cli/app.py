@@ -118,7 +118,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     from ..errors import CallError, RelaykitError
 
     try:
-        return int(args.func(args) or 0)
+        if getattr(args, "command", None) in ("serve", "sandbox"):  # long-running: they set up their own logging
+            return int(args.func(args) or 0)
+        from ..clilog import stderr_log
+
+        with stderr_log(debug):
+            return int(args.func(args) or 0)
     except UsageError as exc:
         _report(exc, False)
         return EXIT_USAGE
