@@ -4,7 +4,8 @@
 hands out canary credentials, relaykit and urllib3 log at DEBUG, and any test whose output, log
 records, errors or dry runs show a canary in any encoding fails.
 
-The echo server stands in for a third-party API in plugin tests: a real HTTP server on loopback
+`clock` is a fake monotonic clock whose `sleep` only advances it (`Runtime(clock=clock,
+sleep=clock.sleep)`). The echo server stands in for a third-party API in plugin tests: a real HTTP server on loopback
 that records what it received, so nothing is mocked.
 """
 
@@ -32,6 +33,28 @@ def pytest_sessionstart(session):
             f"relaykit's entry points are not installed ({sorted(missing)} missing): install the project "
             "first, e.g. `python -m pip install -e .[test]`"
         )
+
+
+class FakeClock:
+    """Monotonic time that only moves when someone sleeps: rate limits and backoff cost no real time."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+        self.sleeps: list[float] = []
+        self._lock = threading.Lock()
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        with self._lock:
+            self.sleeps.append(seconds)
+            self.now += max(seconds, 0.0)
+
+
+@pytest.fixture
+def clock():
+    return FakeClock()
 
 
 @pytest.fixture(scope="session")

@@ -28,6 +28,7 @@ from ..errors import (
 )
 from ..specs.jsonschemas import apply_defaults, error_problems
 from ..templates.filters import MISSING, TemplateRenderError
+from ..transport.waits import human_duration, log_wait
 from .conditions import ConditionError
 from .loader import WEBHOOK_VALIDATOR, load_automation
 from .model import Automation, AutomationInputError, AutomationRun, Step, StepError, StepResult, StepRun
@@ -111,8 +112,8 @@ class Runner:
                               reason="dry run: it reads the output of a step that was not sent")
             runs[step.id] = run
             context_steps[step.id] = run.context()
-            log.info("automation %s: step %s %s in %.1f ms", self.automation.name, step.id, run.outcome,
-                     run.elapsed * 1000)
+            log.info("automation %s: step %s %s in %s", self.automation.name, step.id, run.outcome,
+                     human_duration(run.elapsed))
             if run.outcome == "failed" and step.on_error == "fail" and error is None:
                 failed_step = step.id
                 error = AutomationError(self.automation.name, step.id, self._cause(run))
@@ -265,8 +266,8 @@ class Runner:
                 wait = self._retry_wait(step, exc, tries)
                 if wait is None:
                     return self._failed(exc, started, input=shown_input, attempts=attempts, tries=tries)
-                log.info("automation %s: step %s try %d failed (%s); again in %.3fs", self.automation.name, step.id,
-                         tries, type(exc).__name__, wait)
+                log_wait(log, wait, "automation %s: step %s try %d of %d failed (%s); trying the step again",
+                         self.automation.name, step.id, tries, step.retry.max_attempts, type(exc).__name__, retry=True)
                 self.sleep(wait)
             except RelaykitError as exc:  # invalid input, connection or template: retrying cannot help
                 return self._failed(exc, started, input=shown_input, attempts=attempts, tries=tries)

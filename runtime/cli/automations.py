@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ..transport.waits import human_duration
 from .args import EXIT_CALL_FAILED, EXIT_OK, UsageError, make_runtime, print_json, read_data_arg
 
 if TYPE_CHECKING:
@@ -89,8 +90,6 @@ def run_command(args: argparse.Namespace) -> int:
         rt.close()
 
 
-def _ms(seconds: float) -> str:
-    return f"{seconds * 1000:.1f} ms"
 
 
 def _step_line(run: StepRun, width: int) -> list[str]:
@@ -99,7 +98,7 @@ def _step_line(run: StepRun, width: int) -> list[str]:
         if run.reason:
             parts.append(f"({run.reason})")
         return ["  ".join(parts)]
-    parts.append(_ms(run.elapsed))
+    parts.append(human_duration(run.elapsed))
     if run.items is not None:
         counts = run.counts()
         detail = ", ".join(f"{n} {k.replace('_', ' ')}" for k, n in counts.items() if n)
@@ -135,7 +134,7 @@ def format_report(run: AutomationRun) -> str:
             state += f" ({len(failed)} step(s) failed and continued)"
     else:
         state = f"failed at step {run.error.step_id!r}" if run.error else "failed"
-    lines = [f"automation {run.name}: {state} in {_ms(run.elapsed)}"]
+    lines = [f"automation {run.name}: {state} in {human_duration(run.elapsed)}"]
     width = max((len(s) for s in run.steps), default=4)
     for step_run in run.steps.values():
         lines.extend(_step_line(step_run, width))

@@ -116,7 +116,9 @@ def cmd_call(args: argparse.Namespace) -> int:
             print_json(result.to_dict())
         else:
             print_json(result.output)
-            print(f"status {result.status}, {result.attempts} attempt(s), {result.elapsed * 1000:.1f} ms",
+            from ..transport.waits import human_duration
+
+            print(f"status {result.status}, {result.attempts} attempt(s), {human_duration(result.elapsed)}",
                   file=sys.stderr)
         return EXIT_OK
     finally:

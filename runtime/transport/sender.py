@@ -38,6 +38,7 @@ from ..redact import REDACTOR, show_path_as
 from ..specs.models import RetryPolicy, Timeouts
 from . import retry as retry_rules
 from .ratelimit import LimiterStore, MemoryStore, windows_for
+from .waits import human_duration, log_wait
 from .watchdog import WATCHDOG, AttemptHandle, WatchedAdapter
 
 if TYPE_CHECKING:
@@ -195,9 +196,10 @@ class Transport:
                 if final:
                     return RawResponse(response.status, response.headers, response.body, attempt,
                                        self.clock() - start, response.request_id)
-                log.info("%s.%s attempt %d: %s; retrying in %.3fs", request.connector, request.operation, attempt,
-                         reason, wait)
-                self.sleep(wait)  # type: ignore[arg-type]
+                assert wait is not None  # not final
+                log_wait(log, wait, "%s.%s: attempt %d of %d got %s; retrying", request.connector,
+                         request.operation, attempt, policy.max_attempts, reason, retry=True)
+                self.sleep(wait)
                 continue
             assert error is not None
             permanent = not error.retryable  # e.g. a response over the size cap: resending will not shrink it
@@ -212,8 +214,8 @@ class Transport:
                     error.retryable = False
                     error.message += " " + retry_rules.NOT_RESENT
                 raise error
-            log.info("%s.%s attempt %d: %s; retrying in %.3fs", request.connector, request.operation, attempt,
-                     type(error).__name__, wait)
+            log_wait(log, wait, "%s.%s: attempt %d of %d failed (%s: %s); retrying", request.connector,
+                     request.operation, attempt, policy.max_attempts, type(error).__name__, error.message, retry=True)
             self.sleep(wait)
 
     def _take_place(self, request: HttpRequest, options: SendOptions, bucket: str, deadline: float,
@@ -233,6 +235,9 @@ class Transport:
                                         max_wait=remaining, hold=hold)
             if decision.lease is not None:
                 if decision.wait > 0:
+                    log_wait(log, decision.wait, "%s.%s: client-side rate limit %r (%s per %s)", request.connector,
+                             request.operation, request.rate_limit_class, _requests(limit.requests),
+                             human_duration(limit.per))
                     try:
                         self.sleep(decision.wait)
                     except BaseException:
@@ -420,6 +425,10 @@ class Transport:
     def _context(request: HttpRequest, attempt: int) -> dict[str, Any]:
         return {"connector": request.connector, "operation": request.operation, "attempt": attempt,
                 "rate_limit_class": request.rate_limit_class}
+
+
+def _requests(count: float) -> str:
+    return f"{count:g} request" + ("" if count == 1 else "s")
 
 
 @dataclass(frozen=True)

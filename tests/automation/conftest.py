@@ -1,36 +1,13 @@
-"""Helpers for automation tests: a runtime on a fake clock, sandbox connections, automation files."""
+"""Helpers for automation tests: a runtime on the fake clock (`clock`), sandbox connections, automation files."""
 
 from __future__ import annotations
 
 import textwrap
-import threading
 from pathlib import Path
 
 import pytest
 from relaykit import Runtime
 from relaykit.automation import load_automation
-
-
-class FakeClock:
-    """Monotonic time that only moves when someone sleeps: rate limits and backoff cost no real time."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-        self.sleeps: list[float] = []
-        self._lock = threading.Lock()
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        with self._lock:
-            self.sleeps.append(seconds)
-            self.now += max(seconds, 0.0)
-
-
-@pytest.fixture
-def clock():
-    return FakeClock()
 
 
 @pytest.fixture

@@ -15,9 +15,9 @@ MENTION_AFTER = 1.0
 
 
 def human_duration(seconds: float) -> str:
-    """`0.25` -> `250 ms`, `20.2528` -> `20.3 s`, `125` -> `2 min 5 s`."""
+    """`0.0123` -> `12.3 ms`, `20.2528` -> `20.3 s`, `125` -> `2 min 5 s`."""
     if seconds < 1.0:
-        return f"{seconds * 1000:.0f} ms"
+        return f"{seconds * 1000:.1f} ms"
     if seconds < 60.0:
         return f"{seconds:.1f} s"
     minutes, rest = divmod(round(seconds), 60)
@@ -27,9 +27,9 @@ def human_duration(seconds: float) -> str:
 def log_wait(logger: logging.Logger, seconds: float, message: str, *args: Any, retry: bool = False) -> None:
     """Log `message % args` for a wait of `seconds`: INFO when worth mentioning (or a retry), else DEBUG.
 
-    `message` says why; the duration is appended (`...; waiting 10.2 s`).
+    `message` says why; the duration is appended (`..., waiting 10.2 s`).
     """
     level = logging.INFO if retry or seconds >= MENTION_AFTER else logging.DEBUG
     if logger.isEnabledFor(level):
-        logger.log(level, message + "; waiting %s", *args, human_duration(seconds),
+        logger.log(level, message + ", waiting %s", *args, human_duration(seconds),
                    extra={"relaykit_wait": seconds})
