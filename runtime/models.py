@@ -40,7 +40,8 @@ class HttpRequest:
     idempotency: str = "safe"  # safe | keyed | unsafe
     idempotency_key: str | None = None
     auth_headers: tuple[str, ...] = ()
-    path_template: str = ""  # e.g. /v1/customers/{identifier}/events: safe to log, unlike the path
+    path_template: str = ""  # /v1/customers/{identifier}/events, or a raw endpoint masked (/customers/***):
+    # safe to log, unlike the path (`transport.display_url` masks the parameters)
     warnings: tuple[str, ...] = ()  # sent anyway, but probably not what was meant (e.g. /v1/v1/...)
 
     def __post_init__(self) -> None:

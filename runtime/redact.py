@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import json
 import logging
+import re
 import threading
 from typing import Any
 from urllib.parse import quote, quote_plus
@@ -162,14 +163,47 @@ REDACTOR = Redactor()
 """The process-wide redactor; connections register their secrets here when they are resolved."""
 
 
+_VERSION_SEGMENT = re.compile(r"v\d+(?:\.\d+)*")
+_DIGIT_RUN = re.compile(r"\d{2,}")
+_PATH_PARAMETER = re.compile(r"\{[^/{}]*\}")
+
+
+def looks_like_identifier(segment: str) -> bool:
+    """Whether a URL path segment may name a person or a record: `@`, `%`, or digits-heavy (not `v1`).
+
+    `ada@example.com`, `ada%40example.com`, `8`, `u1`, `01HZY7K8Q4W9X2M5N6P3R1T0VA` and UUIDs do;
+    `customers`, `attributes`, `v1` and `api` do not.
+    """
+    if "@" in segment or "%" in segment:
+        return True
+    if not segment or _VERSION_SEGMENT.fullmatch(segment):
+        return False
+    digits = sum(ch.isdigit() for ch in segment)
+    return digits > 0 and (digits * 3 >= len(segment) or _DIGIT_RUN.search(segment) is not None)
+
+
+def mask_path(path: str) -> str:
+    """A URL path as errors and logs show it: identifier-like segments become `***` (S4).
+
+    `/customers/ada@example.com/attributes` -> `/customers/***/attributes`. Declared operations'
+    path templates get the same look through `mask_template`.
+    """
+    return "/".join(MASK if looks_like_identifier(segment) else segment for segment in path.split("/"))
+
+
+def mask_template(template: str) -> str:
+    """`/v1/customers/{identifier}/events` -> `/v1/customers/***/events`: the real path shape, masked."""
+    return _PATH_PARAMETER.sub(MASK, template)
+
+
 _shown_paths = threading.local()
 
 
 def show_path_as(actual: str, shown: str) -> None:
     """While this thread sends to `actual` (a URL path), urllib3's request lines show `shown` instead.
 
-    `shown` is the path template (`/customers/{identifier}`), so people's ids and email addresses in
-    the path stay out of DEBUG logs as they stay out of error messages. Cleared with `("", "")`.
+    `shown` is the masked path (`/customers/***`), so people's ids and email addresses in the path
+    stay out of DEBUG logs as they stay out of error messages. Cleared with `("", "")`.
     """
     _shown_paths.pair = (actual, shown)
 
@@ -184,7 +218,7 @@ class RedactingFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         if record.name == "urllib3.connectionpool" and isinstance(record.args, tuple) and len(record.args) == 8:
             # `"%s://%s:%s "%s %s %s" %s %s"`: drop the query string, where APIs put keys and identifiers
-            # and show the path template, not the identifiers in the path, when the transport named it
+            # and show the masked path, not the identifiers in it, when the transport named it
             args = list(record.args)
             args[4] = str(args[4]).split("?", 1)[0]
             actual, shown = getattr(_shown_paths, "pair", ("", ""))

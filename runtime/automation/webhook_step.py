@@ -18,7 +18,7 @@ from urllib.parse import urlencode, urlsplit, urlunsplit
 from ..call.executor import decode_body
 from ..errors import CallError, Problem, status_error_class
 from ..models import HttpRequest
-from ..redact import REDACTOR
+from ..redact import REDACTOR, mask_path
 from ..transport.retry import status_error_retryable
 
 if TYPE_CHECKING:
@@ -142,7 +142,7 @@ def render_webhook_request(step_id: str, data: Mapping[str, Any]) -> HttpRequest
     return HttpRequest(
         method=method, url=url, headers=headers, body=body, connector="webhook", operation=step_id, json=decoded,
         rate_limit_class=None, idempotency="safe" if safe else "unsafe", auth_headers=credentials,
-        path_template=f"{parts.scheme}://{parts.netloc}{parts.path}",
+        path_template=f"{parts.scheme}://{parts.netloc}{mask_path(parts.path)}",
     )
 
 
@@ -158,11 +158,6 @@ def _user_agent() -> str:
     from ..version import __version__
 
     return f"relaykit/{__version__} (automation webhook step)"
-
-
-def _safe_url(url: str) -> str:
-    parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc}{parts.path}"
 
 
 _SENSITIVE_RESPONSE_HEADERS = frozenset({"set-cookie", "authorization", "proxy-authorization", "cookie"})
@@ -190,7 +185,7 @@ def send_webhook(transport: Transport, request: HttpRequest, data: Mapping[str, 
         cls = status_error_class(raw.status)
         retryable, note = status_error_retryable(raw.status, request.idempotency)
         error: CallError = cls(f"HTTP {raw.status} {note}".rstrip(), status=raw.status, connector="webhook",
-                               operation=request.operation, method=request.method, url=_safe_url(request.url),
+                               operation=request.operation, method=request.method, url=request.path_template,
                                attempts=raw.attempts, request_id=raw.request_id, retryable=retryable)
         raise error
     return output, raw.status, raw.attempts

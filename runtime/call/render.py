@@ -20,6 +20,7 @@ from urllib.parse import quote, unquote, urlencode
 
 from ..errors import InputValidationError, Problem, RenderError
 from ..models import HttpRequest
+from ..redact import mask_path
 from ..templates.filters import MISSING, TemplateRenderError
 from .ids import new_ulid
 from .limits import check_body_limits, check_input_limits, pointer_parts
@@ -412,6 +413,6 @@ def render_raw_http(op: OperationSpec, data: Mapping[str, Any], conn: ResolvedCo
         method, endpoint, query, dict(data.get("headers") or {}), body_json, body_raw, content_type,
         idempotency_mode=mode, idempotency_key=key, limits=limits,
         rate_limit_class=(rule.rate_limit_class if rule and rule.rate_limit_class else op.settings.rate_limit_class),
-        path_template=endpoint if "%" not in endpoint else re.sub(r"/[^/]*%[^/]*", "/{…}", endpoint),
+        path_template=mask_path(endpoint),
         warnings=warnings,
     )

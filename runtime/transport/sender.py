@@ -34,7 +34,7 @@ from ..errors import (
     RequestTimeoutError,
     TransportError,
 )
-from ..redact import REDACTOR, show_path_as
+from ..redact import REDACTOR, mask_path, mask_template, show_path_as
 from ..specs.models import RetryPolicy, Timeouts
 from . import retry as retry_rules
 from .ratelimit import LimiterStore, MemoryStore, windows_for
@@ -80,20 +80,26 @@ def _safe_url(url: str) -> str:
 
 
 def display_url(request: HttpRequest) -> str:
-    """The URL for errors and logs: base URL plus the path *template* (`/customers/{identifier}`).
+    """The URL for errors and logs: base URL plus the path with its identifiers masked (`/customers/***`).
 
-    Path parameters are people's ids and email addresses, so they stay out of messages (S4). Each
-    rendered parameter is exactly one segment, so the template replaces the path's last segments.
+    Path parameters are people's ids and email addresses, so they stay out of messages (S4). A
+    declared operation's rendered parameter is exactly one segment, so its template (masked)
+    replaces the path's last segments; a raw endpoint's template is already masked
+    (`redact.mask_path`), and a webhook step's is its whole URL, masked.
     """
     parts = urlsplit(request.url)
+    origin = f"{parts.scheme}://{parts.netloc}"
     template = request.path_template
-    if not template or not template.startswith("/"):
-        return f"{parts.scheme}://{parts.netloc}{parts.path}"
+    if template.startswith(("http://", "https://")):
+        return template
+    if not template.startswith("/"):
+        return origin + mask_path(parts.path)
+    shown = mask_template(template)
     segments = parts.path.split("/")
     keep = len(segments) - template.count("/")
     if keep < 1:
-        return f"{parts.scheme}://{parts.netloc}{template}"
-    return f"{parts.scheme}://{parts.netloc}{'/'.join(segments[:keep])}{template}"
+        return origin + shown
+    return origin + "/".join(segments[:keep]) + shown
 
 
 class Transport:
@@ -401,8 +407,9 @@ class Transport:
 
     # -- observers ----------------------------------------------------------------------------
     def _notify_request(self, request: HttpRequest, attempt: int) -> None:
-        log.debug("%s.%s attempt %d: %s %s", request.connector, request.operation, attempt, request.method,
-                  request.path_template or _safe_url(request.url))
+        if log.isEnabledFor(logging.DEBUG):
+            log.debug("%s.%s attempt %d: %s %s", request.connector, request.operation, attempt, request.method,
+                      display_url(request))
         if self.observers is not None:
             _safely(self.observers.on_request, request=request, context=self._context(request, attempt))
 

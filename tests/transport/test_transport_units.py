@@ -76,13 +76,15 @@ def test_runtime_overrides_are_checked_at_construction(kw, fragment):
 
 @pytest.mark.parametrize(("url", "template", "shown"), [
     ("https://track.customer.io/api/v1/customers/ada%40x.io/events?x=1", "/v1/customers/{identifier}/events",
-     "https://track.customer.io/api/v1/customers/{identifier}/events"),
-    ("http://127.0.0.1:1/customerio-app/us/v1/customers/c%40x/attributes", "/customers/{…}/attributes",
-     "http://127.0.0.1:1/customerio-app/us/v1/customers/{…}/attributes"),
+     "https://track.customer.io/api/v1/customers/***/events"),
+    ("http://127.0.0.1:1/customerio-app/us/v1/customers/c%40x/attributes", "/customers/***/attributes",
+     "http://127.0.0.1:1/customerio-app/us/v1/customers/***/attributes"),
     ("https://cdp.customer.io/v1/track", "/v1/track", "https://cdp.customer.io/v1/track"),
     ("https://x.io/a/b?q=secret", "", "https://x.io/a/b"),
+    ("https://x.io/users/ada@x.io/1234", "", "https://x.io/users/***/***"),
+    ("https://hooks.example/u/ada@x.io", "https://hooks.example/u/***", "https://hooks.example/u/***"),
 ])
-def test_display_url_shows_the_template_never_the_parameters(url, template, shown):
+def test_display_url_masks_the_parameters(url, template, shown):
     request = HttpRequest(method="GET", url=url, headers={}, path_template=template)
     assert display_url(request) == shown
 
@@ -112,7 +114,7 @@ def test_urllib3_request_lines_lose_their_query_string():
     assert stream.getvalue().strip() == 'https://h:443 "GET /x HTTP/1.1" 200 2'
 
 
-def test_urllib3_request_lines_show_the_path_template_not_the_person(sandbox):
+def test_urllib3_request_lines_show_the_masked_path_not_the_person(sandbox):
     """S4 in DEBUG logs: the identifier in a path stays out of urllib3's request line."""
     install_log_filter()
     stream = io.StringIO()
@@ -130,7 +132,7 @@ def test_urllib3_request_lines_show_the_path_template_not_the_person(sandbox):
         logger.removeHandler(handler)
         logger.setLevel(old)
     lines = [line for line in stream.getvalue().splitlines() if '"POST ' in line]
-    assert len(lines) == 1 and "/customers/{identifier}/events HTTP/1.1" in lines[0], lines
+    assert len(lines) == 1 and "/customers/***/events HTTP/1.1" in lines[0], lines
     assert "pii.person" not in stream.getvalue()
 
 
