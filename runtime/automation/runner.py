@@ -16,8 +16,8 @@ from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
+from ..call.dedupe import input_idempotency, with_dedupe_id
 from ..call.executor import validate_input
-from ..delivery.pool import input_idempotency, with_dedupe_id
 from ..errors import (
     AutomationError,
     CallError,

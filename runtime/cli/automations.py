@@ -90,8 +90,6 @@ def run_command(args: argparse.Namespace) -> int:
         rt.close()
 
 
-
-
 def _step_line(run: StepRun, width: int) -> list[str]:
     parts = [f"  {run.outcome:<8} {run.id:<{width}}  {run.uses}"]
     if run.outcome in ("skipped", "not_run"):

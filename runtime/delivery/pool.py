@@ -24,6 +24,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
+from ..call.dedupe import with_dedupe_id
 from ..errors import CallError, RelaykitError
 
 log = logging.getLogger("relaykit.delivery")
@@ -71,43 +72,6 @@ class DeliveryReport:
 
 
 Verdict = tuple[str, ItemOutcome | None, int]  # bucket, why it did not make it, HTTP attempts
-
-
-def with_dedupe_id(idempotency: Any, item: Any) -> Any:
-    """`item` with its dedupe id filled in (a copy) when the operation's `Idempotency` is keyed with an `input_key`.
-
-    `Runtime.run` generates a missing id per *call*; a queue fixes it per *item*, before the first
-    attempt, so an item resent after an ambiguous end (in flight at shutdown, retries exhausted)
-    carries the same id and the API counts it once. Items that already have an id keep it.
-    """
-    from ..call.ids import new_ulid
-    from ..call.render import set_key
-
-    if idempotency.mode != "keyed" or not idempotency.input_key or not isinstance(item, Mapping):
-        return item
-    keyed = set_key(item, idempotency.input_key, new_ulid)[0]
-    return item if keyed == item else keyed
-
-
-def input_idempotency(op: Any, item: Any) -> Any:
-    """The `Idempotency` that fixes `item`'s dedupe id: the operation's, or for raw HTTP its path rule's.
-
-    A raw request's body goes in `/body/json`, so a keyed rule's body `key` (`/messageId`) is the
-    input's `/body/json/messageId`.
-    """
-    if op.kind != "raw_http" or not isinstance(item, Mapping):
-        return op.idempotency
-    from ..specs.models import Idempotency
-
-    method, endpoint = item.get("method"), item.get("endpoint")
-    body = item.get("body")
-    if not isinstance(method, str) or not isinstance(endpoint, str) or not isinstance(body, Mapping) \
-            or "json" not in body or item.get("retry_unsafe"):
-        return op.idempotency
-    rule = next((r for r in op.connector.raw_rules if r.matches(method, endpoint)), None)
-    if rule is None or rule.idempotency is None or rule.idempotency.mode != "keyed" or not rule.idempotency.key:
-        return op.idempotency
-    return Idempotency("keyed", rule.idempotency.key, "/body/json" + rule.idempotency.key)
 
 
 def with_dedupe_ids(runtime: Any, operation: str, items: Iterable[Any]) -> list[Any]:
