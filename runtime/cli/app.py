@@ -120,7 +120,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if getattr(args, "command", None) in ("serve", "sandbox"):  # long-running: they set up their own logging
             return int(args.func(args) or 0)
-        from ..clilog import stderr_log
+        from .log import stderr_log
 
         with stderr_log(debug):
             return int(args.func(args) or 0)

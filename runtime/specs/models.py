@@ -83,7 +83,7 @@ class Idempotency:
 
     mode: str = "safe"
     key: str | None = None
-    input_key: str | None = None  # where the caller's own id goes in the input (see `delivery.with_dedupe_id`)
+    input_key: str | None = None  # where the caller's own id goes in the input (see `call.dedupe.with_dedupe_id`)
 
 
 @dataclass(frozen=True)

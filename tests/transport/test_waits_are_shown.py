@@ -9,7 +9,7 @@ import pytest
 from relaykit import Runtime
 from relaykit.automation import load_automation, run_automation
 from relaykit.cli import main
-from relaykit.clilog import stderr_log
+from relaykit.cli.log import stderr_log
 from relaykit.transport.waits import human_duration, log_wait
 
 

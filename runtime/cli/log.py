@@ -27,7 +27,7 @@ class _StderrHandler(logging.Handler):
 
     def emit(self, record: logging.LogRecord) -> None:
         try:
-            from .redact import REDACTOR
+            from ..redact import REDACTOR
 
             prefix = "warning: " if record.levelno >= logging.WARNING else "relaykit: "
             sys.stderr.write(REDACTOR.scrub(prefix + record.getMessage()) + "\n")
@@ -39,7 +39,7 @@ class _StderrHandler(logging.Handler):
 @contextmanager
 def stderr_log(debug: bool = False) -> Iterator[None]:
     """Show relaykit's warnings and its waits on stderr (short waits too with `debug`) while inside."""
-    from .redact import install_log_filter
+    from ..redact import install_log_filter
 
     install_log_filter()  # records are scrubbed where they are logged, before any handler sees them
     wait_level = logging.DEBUG if debug else logging.INFO
