@@ -27,6 +27,7 @@ from ..specs.documents import Document, dump_pointer, load_json_file, load_yaml,
 from ..specs.jsonschemas import FORMAT_CHECKER, DataValidator, error_problems
 from ..templates.compiled import Compiled, compile_value
 from .conditions import compile_condition
+from .input_schema import inputs_schema_problems
 from .model import BUILTIN_STEPS, Automation, ConnectionRef, RetrySpec, Step
 from .webhook_step import WEBHOOK_INPUT_SCHEMA, header_problems
 
@@ -217,7 +218,10 @@ class _Loader:
         except Exception:
             self.add("/inputs", "is not a usable JSON Schema")
             validator = None
-        return schema, validator
+        found = inputs_schema_problems(self.rt, schema, validator)
+        for problem in found:
+            self.add(problem.pointer, problem.message, problem.hint)
+        return schema, (None if found else validator)
 
     def connections(self, raw: Mapping[str, Any]) -> dict[str, ConnectionRef]:
         out: dict[str, ConnectionRef] = {}

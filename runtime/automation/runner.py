@@ -27,6 +27,7 @@ from ..errors import (
     RelaykitError,
 )
 from ..specs.jsonschemas import apply_defaults, error_problems
+from ..specs.values import value_problems
 from ..templates.filters import MISSING, TemplateRenderError
 from ..transport.waits import human_duration, log_wait
 from .conditions import ConditionError
@@ -58,6 +59,9 @@ def resolve_connections(rt: AutomationHost, automation: Automation,
     reference supplies. Each config is validated now, so a bad one fails before any step runs.
     """
     out: dict[str, dict[str, Any]] = {}
+    if not isinstance(supplied, Mapping):
+        raise ConnectionConfigError(automation.name, [Problem(
+            "the connections must be a mapping of connection names to fields or reference strings")])
     for name in automation.used_connections():
         declared = automation.connections[name]
         given = supplied.get(name)
@@ -151,6 +155,9 @@ class Runner:
     def validate_inputs(self, inputs: Any) -> dict[str, Any]:
         if not isinstance(inputs, Mapping):
             raise AutomationInputError(self.automation.name, [Problem("the inputs must be an object")])
+        hostile = value_problems(inputs)
+        if hostile:
+            raise AutomationInputError(self.automation.name, hostile)
         validator = self.automation.inputs_validator
         problems = error_problems(validator.iter_errors(dict(inputs))) if validator is not None else []
         if problems:

@@ -21,6 +21,7 @@ from ..errors import ConnectionConfigError, Problem
 from ..redact import MIN_SECRET_LENGTH, REDACTOR, Secret
 from ..specs.jsonschemas import apply_defaults, error_problems
 from ..specs.models import ConnectorSpec
+from ..specs.values import value_problems
 from ..templates.filters import MISSING
 from ..transport.auth import Auth
 from ..transport.ratelimit_config import LimitOverride, check_class_overrides
@@ -145,6 +146,9 @@ class ConnectionResolver:
         """
         if not isinstance(config, Mapping):
             raise ConnectionConfigError(spec.name, [Problem("a connection must be an object of fields")])
+        hostile = value_problems({k: v for k, v in config.items() if not isinstance(v, Secret)})
+        if hostile:
+            raise ConnectionConfigError(spec.name, hostile)
         key = self._cache_key(spec, config)
         if key is not None:
             cached = self._cache.get(key)

@@ -23,6 +23,7 @@ from ..errors import (
 from ..models import HttpRequest, Result
 from ..redact import REDACTOR, mask_payload
 from ..specs.jsonschemas import apply_defaults, error_problems
+from ..specs.values import value_problems
 from ..templates.filters import MISSING, TemplateRenderError
 from ..transport.ratelimit_config import LimitOverride, effective_limit
 from ..transport.retry import parse_retry_after, status_error_retryable
@@ -42,6 +43,9 @@ def validate_input(op: OperationSpec, data: Any) -> dict[str, Any]:
         from ..errors import Problem
 
         raise InputValidationError(op.connector.name, op.name, [Problem("the input must be an object")])
+    hostile = value_problems(data)  # before jsonschema, which fails on these with a traceback of its own
+    if hostile:
+        raise InputValidationError(op.connector.name, op.name, hostile)
     if op.input_check is not None and op.input_check(data) is True:
         problems = []  # proven valid: jsonschema would find nothing (see specs.fast_check)
     else:

@@ -22,12 +22,25 @@ def print_json(data: Any) -> None:
     sys.stdout.write(REDACTOR.scrub(json.dumps(data, indent=2, ensure_ascii=False, default=str)) + "\n")
 
 
+MAX_DATA_BYTES = 16 << 20  # an --input file may hold a large batch; spec files are capped lower
+
+
 def read_data_arg(value: str | None, what: str) -> Any:
-    """JSON text, `@path` to a JSON or YAML file, or `-` for standard input."""
+    """JSON text, `@path` to a JSON or YAML file, or `-` for standard input.
+
+    Parsed by the strict spec loader (depth, integer size, duplicate keys, NaN), never by a bare
+    `json.loads`, so hostile data is a usage error with file:line, not a traceback.
+    """
+    from ..errors import SpecError
+    from ..specs.documents import load_json, load_yaml
+    from ..specs.values import MAX_VALUE_DEPTH
+
     if value is None:
         return None
+    kind = "JSON"
     if value == "-":
-        text, source = sys.stdin.read(), "<stdin>"
+        raw: str | bytes = sys.stdin.read()
+        source = "<stdin>"
     elif value.startswith("@"):
         path = Path(value[1:])
         try:
@@ -35,20 +48,15 @@ def read_data_arg(value: str | None, what: str) -> Any:
         except OSError as exc:
             raise UsageError(f"--{what}: cannot read {path}: {exc.strerror}") from None
         source = str(path)
-        if path.suffix in (".yaml", ".yml"):
-            from ..specs.documents import load_yaml
-
-            return load_yaml(raw, source).data
-        try:
-            text = raw.decode("utf-8")
-        except UnicodeDecodeError:
-            raise UsageError(f"{source}: --{what} is not UTF-8 text") from None
+        kind = "YAML" if path.suffix in (".yaml", ".yml") else "JSON"
     else:
-        text, source = value, f"--{what}"
+        raw, source = value, f"--{what}"
+    load = load_yaml if kind == "YAML" else load_json
     try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise UsageError(f"{source}:{exc.lineno}:{exc.colno}: --{what} is not valid JSON ({exc.msg})") from None
+        return load(raw, source, max_bytes=MAX_DATA_BYTES, max_depth=MAX_VALUE_DEPTH).data
+    except SpecError as exc:
+        lines = [f"--{what} is not valid {kind}: {problem}" for problem in exc.problems[:5]]
+        raise UsageError("\n".join(lines)) from None
 
 
 def make_runtime(args: argparse.Namespace, *, check_everything: bool = False) -> Any:

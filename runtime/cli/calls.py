@@ -7,7 +7,7 @@ import json
 import sys
 from typing import Any
 
-from .args import EXIT_OK, make_runtime, print_json, read_data_arg
+from .args import EXIT_OK, UsageError, make_runtime, print_json, read_data_arg
 
 
 def cmd_connectors(args: argparse.Namespace) -> int:
@@ -94,6 +94,8 @@ def cmd_call(args: argparse.Namespace) -> int:
         connection = args.connection[4:]
     else:
         connection = read_data_arg(args.connection, "connection")
+        if connection is not None and not isinstance(connection, dict):
+            raise UsageError("--connection must be a JSON object of connection fields (or ref:NAME for a reference)")
     sandbox = None
     if args.sandbox:
         from ..sandbox import Sandbox

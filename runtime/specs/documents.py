@@ -26,6 +26,7 @@ from ..errors import Problem, SpecError
 __all__ = [
     "MAX_BYTES",
     "MAX_DEPTH",
+    "MAX_INTEGER_DIGITS",
     "Document",
     "dump_pointer",
     "load_json",
@@ -38,6 +39,9 @@ __all__ = [
 MAX_BYTES = 1 << 20
 MAX_DEPTH = 64
 MAX_PROBLEMS = 50  # a file full of aliases must not produce a million problems
+MAX_INTEGER_DIGITS = 4000  # below Python's 4,300-digit limit for int <-> text: every integer read can be printed
+_INT_BOUND = 10**MAX_INTEGER_DIGITS
+_MAX_INT_TEXT = 4 * MAX_INTEGER_DIGITS  # longer text is refused before int() (a hex or octal digit is >= 3 bits)
 
 # The C event parser is ~20x faster and also accepts tabs between flow tokens (as JSON does).
 _PURE_LOADER: type = yaml.SafeLoader
@@ -462,14 +466,13 @@ class _Composer:
         elif tag == _INT:
             if _LEADING_ZERO_RE.fullmatch(value):
                 self.add(mark, "ambiguous number with a leading zero", "quote it if it is an identifier")
-            elif _INT_RE.fullmatch(value):
-                return int(value, 10)
-            elif _HEX_RE.fullmatch(value):
-                return int(value[2:], 16)
-            elif _OCT_RE.fullmatch(value):
-                return int(value[2:], 8)
-            else:
+            elif not (_INT_RE.fullmatch(value) or _HEX_RE.fullmatch(value) or _OCT_RE.fullmatch(value)):
                 self.add(mark, "not a valid integer")
+            else:
+                number = _yaml_int(value)
+                if number is not None:
+                    return number
+                self.add(mark, f"integer has more than {MAX_INTEGER_DIGITS} digits", "quote it if it is an identifier")
         elif _SPECIAL_FLOAT_RE.fullmatch(value):
             self.add(mark, "NaN and infinity are not valid JSON numbers")
         elif _FLOAT_RE.fullmatch(value):
@@ -480,6 +483,14 @@ class _Composer:
         else:
             self.add(mark, "not a valid float")
         return None
+
+
+def _yaml_int(value: str) -> int | None:
+    """A decimal, hex or octal integer of at most `MAX_INTEGER_DIGITS` decimal digits, else None."""
+    if value[1:2] in ("x", "o"):  # int() is linear in these bases, and the text is capped first
+        number = int(value, 0) if len(value) <= _MAX_INT_TEXT else _INT_BOUND
+        return number if number < _INT_BOUND else None
+    return int(value, 10) if len(value.lstrip("+-")) <= MAX_INTEGER_DIGITS else None
 
 
 def _resolve_plain(value: str) -> Any:
@@ -511,7 +522,7 @@ def load_json(text: str | bytes, file: str, *, max_bytes: int = MAX_BYTES, max_d
     if not source.strip():
         raise SpecError(Problem("empty document", file=file, hint="a spec file needs content"))
     try:
-        data = json.loads(source, parse_constant=lambda _name: None)
+        data = json.loads(source, parse_constant=lambda _name: None, parse_int=_parse_int, parse_float=_parse_float)
     except json.JSONDecodeError as exc:
         # The decoder's `msg` names the expected token, never the document text.
         raise SpecError(
@@ -529,6 +540,16 @@ def load_json(text: str | bytes, file: str, *, max_bytes: int = MAX_BYTES, max_d
     return Document(data, file, positions)
 
 
+def _parse_int(text: str) -> int | None:
+    """An integer the rest of relaykit can print; None (reported by the indexer, with its place) otherwise."""
+    return int(text) if len(text.lstrip("-")) <= MAX_INTEGER_DIGITS else None
+
+
+def _parse_float(text: str) -> float | None:
+    number = float(text)
+    return number if math.isfinite(number) else None
+
+
 def load_json_file(path: PathArg, *, display: str | None = None, **kw: Any) -> Document:
     """Read and load a JSON file (a path or an `importlib.resources` traversable)."""
     raw, name = _read(path, kw.get("max_bytes", MAX_BYTES), display)
@@ -536,6 +557,7 @@ def load_json_file(path: PathArg, *, display: str | None = None, **kw: Any) -> D
 
 
 _JSON_WS = re.compile(r"[ \t\n\r]*")
+_JSON_INT = re.compile(r"-?[0-9]+")
 _JSON_NUMBER = re.compile(r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][-+]?[0-9]+)?")
 
 
@@ -606,7 +628,9 @@ class _JsonIndexer:
                 if ch == '"':
                     _, i = scanstring(text, i + 1, True)
                 elif ch in "-0123456789" and not text.startswith("-Infinity", i):
-                    i = _JSON_NUMBER.match(text, i).end()  # type: ignore[union-attr]  # json.loads validated it
+                    number = _JSON_NUMBER.match(text, i)  # json.loads validated it
+                    i = number.end()  # type: ignore[union-attr]
+                    self.number(start, path, number.group())  # type: ignore[union-attr]
                 else:
                     word = next(w for w in _JSON_WORDS if text.startswith(w, i))
                     if word in ("NaN", "Infinity", "-Infinity"):
@@ -638,6 +662,14 @@ class _JsonIndexer:
                 if not stack:
                     return root
                 expect_value = False  # the closed container is a finished value of its parent
+
+    def number(self, index: int, path: list[str | int], text: str) -> None:
+        """Report what `_parse_int` / `_parse_float` turned into None: too many digits, or beyond a float."""
+        if _JSON_INT.fullmatch(text):
+            if _parse_int(text) is None:
+                self.add(index, path, f"integer has more than {MAX_INTEGER_DIGITS} digits")
+        elif _parse_float(text) is None:
+            self.add(index, path, "number is too large for a JSON float")
 
     def key(self, stack: list[list[Any]], path: list[str | int], i: int) -> int:
         """Read `"key" :` at `i`; report a duplicate; leave `path` pointing at the key's value."""

@@ -13,7 +13,6 @@ does not mirror makes the whole schema "cannot tell" at compile time.
 from __future__ import annotations
 
 import numbers
-import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -22,6 +21,7 @@ from referencing import Resource
 from referencing.jsonschema import DRAFT202012
 
 from .jsonschemas import ecma_pattern
+from .patterns import PatternError
 
 Check = Callable[[Any], "bool | None"]
 _DIALECT = "https://json-schema.org/draft/2020-12/schema"
@@ -175,7 +175,7 @@ class _FastCompiler:
         if kw == "pattern":
             try:
                 regex = ecma_pattern(value)  # as the data validators anchor it
-            except re.error:
+            except PatternError:
                 raise _Unsupported("pattern") from None
             return lambda v: regex.search(v) is not None if isinstance(v, str) else True
         if kw == "format":
@@ -222,10 +222,8 @@ class _FastCompiler:
         patterns = []
         try:
             for pattern, sub in schema.get("patternProperties", {}).items():
-                patterns.append((re.compile(pattern), self.compile(sub, resolver)))
-            # which names are "additional" is decided by one joined regex, as in jsonschema
-            joined = re.compile("|".join(schema["patternProperties"])) if patterns else None
-        except re.error:
+                patterns.append((ecma_pattern(pattern), self.compile(sub, resolver)))
+        except PatternError:
             raise _Unsupported("patternProperties") from None
         additional = schema.get("additionalProperties", True)
         extra = None if additional is True else self.compile(additional, resolver)
@@ -248,17 +246,17 @@ class _FastCompiler:
                             return False
                         result = None
                     matched = True
-                if joined is not None:
+                if patterns:
                     if not isinstance(name, str):
                         return None
                     for regex, pattern_check in patterns:
                         if regex.search(name):
+                            matched = True
                             verdict = pattern_check(item)
                             if verdict is not True:
                                 if verdict is False:
                                     return False
                                 result = None
-                    matched = matched or joined.search(name) is not None
                 if not matched and extra is not None:
                     if closed:
                         return False

@@ -15,7 +15,6 @@ import re
 import threading
 from collections.abc import Iterable, Mapping
 from copy import deepcopy
-from functools import lru_cache
 from typing import Any
 
 from jsonschema import Draft202012Validator, FormatChecker, validators
@@ -26,6 +25,7 @@ from referencing.exceptions import NoSuchResource
 from ..errors import Problem, SpecError
 from ..names import did_you_mean, suggest
 from .documents import dump_pointer, load_json_file
+from .patterns import PatternError, SafePattern, compile_pattern
 from .sources import Location
 
 BASE_URI = "https://schemas.relaykit.invalid/"
@@ -37,45 +37,82 @@ _RFC3339 = re.compile(
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+")  # used with fullmatch
 
 
-@lru_cache(maxsize=1024)
-def ecma_pattern(pattern: str) -> re.Pattern[str]:
-    r"""A JSON Schema `pattern`, compiled so that `$` means the end of the string, as in ECMA-262.
+def ecma_pattern(pattern: str) -> SafePattern:
+    r"""A JSON Schema `pattern` compiled for linear-time matching, `$` meaning the end of the string.
 
-    jsonschema runs `re.search` as is, where `$` also matches before a final newline: `"^[0-9]+$"`
-    would accept `"12\n"`, and a ULID pattern an id with a newline after it. Every unescaped `$`
-    outside a character class becomes `\Z`; nothing else changes.
+    jsonschema runs Python's `re.search` as is: `$` also matches before a final newline (`"^[0-9]+$"`
+    would accept `"12\n"`) and backtracking makes `^(a+)+$` exponential. RE2 has neither problem
+    (see `specs.patterns`); `PatternError` for a pattern it refuses.
     """
-    out, in_class, i = [], False, 0
-    while i < len(pattern):
-        ch = pattern[i]
-        if ch == "\\":
-            out.append(pattern[i:i + 2])
-            i += 2
-            continue
-        if in_class:
-            in_class = ch != "]"
-        elif ch == "[":
-            in_class = True
-            head = 2 if pattern[i + 1:i + 2] == "^" else 1
-            if pattern[i + head:i + head + 1] == "]":  # "[]" / "[^]" start: Python reads that "]" as a literal
-                head += 1
-            out.append(pattern[i:i + head])
-            i += head
-            continue
-        elif ch == "$":
-            ch = r"\Z"
-        out.append(ch)
-        i += 1
-    return re.compile("".join(out))
+    return compile_pattern(pattern)
 
 
 def _pattern_keyword(validator: Any, pattern: str, instance: Any, schema: Mapping[str, Any]) -> Any:
-    if validator.is_type(instance, "string") and not ecma_pattern(pattern).search(instance):
+    if not validator.is_type(instance, "string"):
+        return
+    try:
+        matched = ecma_pattern(pattern).search(instance) is not None
+    except PatternError:  # refused at load for every schema relaykit loads; never backtrack here
+        matched = False
+    if not matched:
         yield ValidationError(f"{instance!r} does not match {pattern!r}")
 
 
-DataValidator = validators.extend(Draft202012Validator, {"pattern": _pattern_keyword})
-"""Draft 2020-12 with `pattern` anchored as ECMA-262 anchors it; used for every data validator."""
+def _matches(pattern: str, name: str) -> bool:
+    try:
+        return ecma_pattern(pattern).search(name) is not None
+    except PatternError:
+        return False
+
+
+def _pattern_properties(validator: Any, pattern_properties: Mapping[str, Any], instance: Any,
+                        schema: Mapping[str, Any]) -> Any:
+    if not validator.is_type(instance, "object"):
+        return
+    for pattern, subschema in pattern_properties.items():
+        for name, value in instance.items():
+            if _matches(pattern, name):
+                yield from validator.descend(value, subschema, path=name, schema_path=pattern)
+
+
+def _additional_properties(validator: Any, additional: Any, instance: Any, schema: Mapping[str, Any]) -> Any:
+    if not validator.is_type(instance, "object"):
+        return
+    properties = schema.get("properties", {})
+    patterns = list(schema.get("patternProperties", {}))
+    extras = [k for k in instance if k not in properties and not any(_matches(p, k) for p in patterns)]
+    if validator.is_type(additional, "object"):
+        for extra in extras:
+            yield from validator.descend(instance[extra], additional, path=extra)
+    elif not additional and extras:
+        yield ValidationError("Additional properties are not allowed")
+
+
+def pattern_problems(schema: Any, display: str, base: str = "") -> list[Problem]:
+    """Every `pattern` / `patternProperties` regex that RE2 refuses, found at load rather than at a call."""
+    problems: list[Problem] = []
+    stack: list[tuple[Any, str]] = [(schema, base)]
+    while stack:
+        node, pointer = stack.pop()
+        if isinstance(node, dict):
+            found = [("pattern", node["pattern"])] if isinstance(node.get("pattern"), str) else []
+            if isinstance(node.get("patternProperties"), dict):
+                found += [(f"patternProperties/{dump_pointer([p])[1:]}", p) for p in node["patternProperties"]]
+            for where, pattern in found:
+                try:
+                    ecma_pattern(pattern)
+                except PatternError as exc:
+                    problems.append(Problem(f"pattern {exc}", pointer=f"{pointer}/{where}", file=display))
+            stack.extend((child, f"{pointer}/{dump_pointer([key])[1:]}") for key, child in node.items())
+        elif isinstance(node, list):
+            stack.extend((child, f"{pointer}/{index}") for index, child in enumerate(node))
+    return problems
+
+
+DataValidator = validators.extend(Draft202012Validator, {
+    "pattern": _pattern_keyword, "patternProperties": _pattern_properties,
+    "additionalProperties": _additional_properties})
+"""Draft 2020-12 with every regex matched by RE2, `$` as ECMA-262 anchors it; used for every data validator."""
 
 
 def _format_checker() -> FormatChecker:
@@ -128,6 +165,8 @@ class SchemaStore:
         if not problems and not self._is_trusted(uri):
             for err in Draft202012Validator(Draft202012Validator.META_SCHEMA).iter_errors(schema):
                 problems.append(doc.problem(dump_pointer(err.absolute_path), describe_error(err)))
+            for problem in pattern_problems(schema, display):
+                problems.append(doc.problem(problem.pointer, problem.message))
         if problems:
             raise SpecError(problems)
         schema = dict(schema)

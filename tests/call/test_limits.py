@@ -187,9 +187,16 @@ def test_limits_refused_in_dry_run(rt: Runtime, name: str, data: dict[str, Any],
 
 def test_unserialisable_attribute_is_a_render_error(rt: Runtime) -> None:
     with pytest.raises(RenderError) as info:
-        rt.dry_run("customerio-track.create_or_update_customer", {"identifier": "a", "attributes": {"v": 10**5000}},
+        rt.dry_run("customerio-track.create_or_update_customer", {"identifier": "a", "attributes": {"v": {1, 2}}},
                    TRACK)
     assert info.value.pointer == "/body"
+
+
+def test_an_unprintable_integer_attribute_is_an_input_error_at_its_pointer(rt: Runtime) -> None:
+    with pytest.raises(InputValidationError) as info:
+        rt.dry_run("customerio-track.create_or_update_customer", {"identifier": "a", "attributes": {"v": 10**5000}},
+                   TRACK)
+    assert [p.pointer for p in info.value.problems] == ["/attributes/v"]
 
 
 def test_batch_under_limits_renders(rt: Runtime) -> None:

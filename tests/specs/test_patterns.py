@@ -1,0 +1,61 @@
+"""Schema `pattern`s match in linear time (RE2), keep ECMA-262's `$`, and are refused at load when unsafe (item 10)."""
+
+from __future__ import annotations
+
+import re
+import time
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from relaykit.specs.jsonschemas import DataValidator
+from relaykit.specs.patterns import PatternError, compile_pattern
+
+EVIL = ["^(a+)+$", "^(a|a)*$", "^(a|aa)+$", "^([a-zA-Z]+)*$", "(x+x+)+y", "^(\\w+\\s?)*$"]
+
+
+@pytest.mark.parametrize("pattern", EVIL)
+def test_catastrophic_patterns_match_in_linear_time(pattern):
+    validator = DataValidator({"type": "string", "pattern": pattern})
+    text = "a" * 50_000 + "!"  # Python's re takes longer than the age of the universe on N=50,000
+    started = time.perf_counter()
+    assert not validator.is_valid(text) or compile_pattern(pattern).search(text)
+    assert time.perf_counter() - started < 2.0
+
+
+def test_pattern_properties_and_additional_properties_use_the_same_engine():
+    schema = {"type": "object", "patternProperties": {"^(a+)+$": {"type": "integer"}}, "additionalProperties": False}
+    validator = DataValidator(schema)
+    started = time.perf_counter()
+    assert not validator.is_valid({"a" * 50_000 + "!": 1})
+    assert validator.is_valid({"aaa": 1}) and not validator.is_valid({"aaa": "x"})
+    assert not validator.is_valid({"aaa\n": 1})  # `$` is the end of the name, as in ECMA-262
+    assert time.perf_counter() - started < 2.0
+
+
+@pytest.mark.parametrize("pattern, words", [
+    ("(?=a)", "lookahead"), ("(?<!a)b", "lookahead or lookbehind"), ("(a)\\1", "backreference"),
+    ("(", "not a valid regular expression"), ("[", "not a valid regular expression"),
+])
+def test_unsafe_or_invalid_patterns_are_refused_with_a_reason(pattern, words):
+    with pytest.raises(PatternError, match=re.escape(words)):
+        compile_pattern(pattern)
+
+
+@pytest.mark.parametrize("pattern, text, matches", [
+    ("^\\u00e9$", "é", True), ("^\\\\u00e9$", "\\u00e9", True), ("^\\d+$", "١٢", False),  # \d is ASCII (ECMA-262)
+    ("^a$", "a\n", False), ("^a", "\ud800", False), ("^.$", "\ud800", True),
+])
+def test_ecma_262_details(pattern, text, matches):
+    assert (compile_pattern(pattern).search(text) is not None) is matches
+
+
+simple_patterns = st.lists(st.sampled_from(["a", "b", "[ab]", "a*", "b+", "(ab)?", "(a|b)", ".", "[^a]", "\\d"]),
+                           min_size=1, max_size=6).map("".join).map(lambda p: f"^{p}$")
+
+
+@settings(max_examples=300, deadline=None)
+@given(simple_patterns, st.text(alphabet="ab1\n", max_size=8))
+def test_agrees_with_an_anchored_python_match_where_python_is_safe(pattern, text):
+    expected = re.search(pattern[:-1] + "\\Z", text, re.ASCII) is not None
+    assert (compile_pattern(pattern).search(text) is not None) is expected
