@@ -31,6 +31,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from .defaults import DEFAULT_MAX_BODY_BYTES, DEFAULT_TOLERANCE, SIGNING_KEYS_ENV
+from .guard import ConnectionGuard
 
 __all__ = [
     "DEFAULT_MAX_BODY_BYTES",
@@ -53,6 +54,8 @@ TIMESTAMP_HEADER = "X-CIO-Timestamp"
 DEFAULT_DEDUPE_TTL = 7 * 24 * 3600.0 + DEFAULT_TOLERANCE  # Customer.io retries for up to 7 days
 DEFAULT_DEDUPE_SIZE = 100_000
 MAX_EVENT_ID_LENGTH = 256
+DEFAULT_MAX_CONNECTIONS = 64  # threads and sockets held at once; one more gets 503 + Retry-After
+DEFAULT_REQUEST_DEADLINE = 15.0  # seconds for one whole request (Customer.io gives up after 4)
 
 _TIMESTAMP_RE = re.compile(r"[0-9]{1,12}")
 _SIGNATURE_RE = re.compile(r"[0-9a-fA-F]{64}")
@@ -164,6 +167,17 @@ class _Server(ThreadingHTTPServer):
     daemon_threads = True
     request_queue_size = 128
     receiver: WebhookReceiver
+    guard: ConnectionGuard
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        if self.guard.admit(request):  # past the cap: 503 + Retry-After, no thread started
+            super().process_request(request, client_address)
+        else:
+            self.receiver.count("busy (too many connections)")
+
+    def shutdown_request(self, request: Any) -> None:
+        self.guard.release(request)
+        super().shutdown_request(request)
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -173,6 +187,28 @@ class _Handler(BaseHTTPRequestHandler):
     server: _Server
     server_version = "relaykit-webhooks"
     sys_version = ""
+
+    def handle_one_request(self) -> None:
+        self.server.guard.arm(self.connection)  # each request gets its whole deadline, however it drips
+        super().handle_one_request()
+
+    def parse_request(self) -> bool:
+        if not super().parse_request():
+            return False
+        if self.request_version == "HTTP/0.9":  # "GET /" alone: http.server would answer without headers
+            self.send_error(400)
+            return False
+        return True
+
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        """http.server's own refusals (bad request line, HTTP/2.0, oversized headers): 4xx JSON, never HTML or 5xx."""
+        status = code if 400 <= code < 500 else 400
+        self.request_version = "HTTP/1.1"  # so the status line and headers are written whatever was sent
+        self.close_connection = True
+        reason = "malformed request"
+        self.server.receiver.count(reason)
+        log.info("webhook -: rejected (%s, %d)", reason, status)
+        self._answer(status, reason)
 
     def do_POST(self) -> None:
         receiver = self.server.receiver
@@ -235,6 +271,8 @@ class WebhookReceiver:
         queue_size: int = 10_000,
         clock: Callable[[], float] = time.time,
         poll_interval: float = 0.5,
+        max_connections: int = DEFAULT_MAX_CONNECTIONS,
+        request_deadline: float = DEFAULT_REQUEST_DEADLINE,
     ) -> None:
         self.verifier = Verifier(signing_keys, tolerance=tolerance, clock=clock)
         self.on_event = on_event
@@ -249,6 +287,9 @@ class WebhookReceiver:
         self._threads: list[threading.Thread] = []
         self._stats_lock = threading.Lock()
         self._stats: dict[str, int] = {"processed": 0, "failed": 0}
+        self.max_connections = max_connections
+        self.request_deadline = request_deadline
+        ConnectionGuard(max_connections, request_deadline)  # refuse bad bounds now, not at start()
 
     # -- lifecycle ------------------------------------------------------------------------------
     def start(self) -> WebhookReceiver:
@@ -260,6 +301,8 @@ class WebhookReceiver:
             server_class = type("_Server6", (_Server,), {"address_family": socket.AF_INET6})
         server = server_class((self.host, self._requested_port), _Handler)
         server.receiver = self
+        server.guard = ConnectionGuard(self.max_connections, self.request_deadline)
+        server.guard.start()
         self._server = server
         worker = threading.Thread(target=self._work, name="relaykit-webhook-worker", daemon=True)
         serving = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": self._poll_interval},
@@ -276,6 +319,7 @@ class WebhookReceiver:
             return
         server.shutdown()
         server.server_close()
+        server.guard.stop()
         self._queue.put(None)
         for thread in self._threads:
             thread.join(timeout)
