@@ -45,8 +45,9 @@ def read_data_arg(value: str | None, what: str) -> Any:
         path = Path(value[1:])
         try:
             raw = path.read_bytes()
-        except OSError as exc:
-            raise UsageError(f"--{what}: cannot read {path}: {exc.strerror}") from None
+        except (OSError, ValueError) as exc:  # ValueError: a NUL in the path
+            reason = getattr(exc, "strerror", None) or "not a usable file name"
+            raise UsageError(f"--{what}: cannot read {value[1:]!r}: {reason}") from None
         source = str(path)
         kind = "YAML" if path.suffix in (".yaml", ".yml") else "JSON"
     else:

@@ -27,6 +27,7 @@ def files(tmp_path):
     (["--input", "@float.json"], "/name: number is too large"),
     (["--connection", "@deep.json"], "nesting is deeper"),
     (["--connection", "[1]"], "--connection must be a JSON object"),
+    (["--input", "@a\x00b"], "not a usable file name"),  # found by fuzz/fuzz_input.py (I1)
     (["--connection", '"x"'], "--connection must be a JSON object"),
 ])
 def test_hostile_call_arguments_are_usage_errors(capsys, monkeypatch, files, args, words):
