@@ -1,9 +1,9 @@
-"""Atheris fuzz target for hostile input (issue 12): `--input` parsing, automation `inputs` schemas, request lines.
+r"""Atheris fuzz target for hostile input (issue 12): `--input` parsing, automation `inputs` schemas, request lines.
 
 Each input picks one of three surfaces:
 
   * **data arguments**: text (fuzzed, or built from hostile pieces: deep nesting, 5,000-digit and
-    hex integers, `1e999`, NaN, duplicate keys, `\\ud800` escapes) parsed as the CLI parses
+    hex integers, `1e999`, NaN, duplicate keys, `\ud800` escapes) parsed as the CLI parses
     `--input` (`cli.args.read_data_arg` for JSON, the same strict YAML loader for YAML), then
     handed to `Runtime.dry_run`;
   * **automation `inputs` schemas**: an automation whose `inputs` schema is built from fuzzed
@@ -74,6 +74,7 @@ class Finding(AssertionError):
 
 
 def data_text(fdp: atheris.FuzzedDataProvider) -> str:
+    """Fuzzed text, or text assembled from hostile pieces (most of the coverage comes from these)."""
     if fdp.ConsumeBool():
         return fdp.ConsumeUnicodeNoSurrogates(fdp.ConsumeIntInRange(0, 512))
     parts = [fdp.PickValueInList(PIECES) if fdp.ConsumeBool() else fdp.ConsumeUnicodeNoSurrogates(4)
@@ -82,6 +83,7 @@ def data_text(fdp: atheris.FuzzedDataProvider) -> str:
 
 
 def check_data_argument(fdp: atheris.FuzzedDataProvider) -> None:
+    """`--input` text parses or is a usage error; what parses dry-runs or is a relaykit error."""
     text = data_text(fdp)
     as_yaml = fdp.ConsumeBool()
     try:
@@ -104,6 +106,7 @@ def check_data_argument(fdp: atheris.FuzzedDataProvider) -> None:
 
 
 def schema(fdp: atheris.FuzzedDataProvider, depth: int) -> Any:
+    """A JSON Schema fragment from hostile building blocks (patterns, refs, applicators)."""
     kind = fdp.ConsumeIntInRange(0, 7 if depth < 3 else 3)
     if kind == 0:
         pattern = fdp.PickValueInList(PATTERNS) if fdp.ConsumeBool() else fdp.ConsumeUnicodeNoSurrogates(12)
@@ -129,6 +132,7 @@ def schema(fdp: atheris.FuzzedDataProvider, depth: int) -> Any:
 
 
 def input_value(fdp: atheris.FuzzedDataProvider) -> Any:
+    """A value for input `x`: long runs of `a` for backtracking patterns, surrogates, floats."""
     kind = fdp.ConsumeIntInRange(0, 5)
     if kind == 0:
         return "a" * fdp.ConsumeIntInRange(0, 40_000) + fdp.PickValueInList(["", "!", "\n"])
@@ -144,6 +148,7 @@ def input_value(fdp: atheris.FuzzedDataProvider) -> Any:
 
 
 def check_inputs_schema(fdp: atheris.FuzzedDataProvider) -> None:
+    """An automation that loads must run (dry) without a non-relaykit error, in bounded time."""
     inputs = {"type": "object", "properties": {"x": schema(fdp, 0)},
               "$defs": {"d": schema(fdp, 1)}}
     document = {"spec_version": 1, "name": "fuzz", "inputs": inputs,
@@ -198,6 +203,7 @@ SERVER = _Server()
 
 
 def check_request_line(fdp: atheris.FuzzedDataProvider) -> None:
+    """Any request line gets a 4xx/2xx JSON answer from the real handler, or none when blank."""
     if fdp.ConsumeBool():
         line = fdp.PickValueInList(LINES)
         if fdp.ConsumeBool():

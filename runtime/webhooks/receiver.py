@@ -284,7 +284,8 @@ class WebhookReceiver:
         self._requested_port = port
         self._poll_interval = poll_interval  # how soon stop() is noticed
         self._server: _Server | None = None
-        self._threads: list[threading.Thread] = []
+        self._worker: threading.Thread | None = None
+        self._serving: threading.Thread | None = None
         self._stats_lock = threading.Lock()
         self._stats: dict[str, int] = {"processed": 0, "failed": 0}
         self.max_connections = max_connections
@@ -304,25 +305,45 @@ class WebhookReceiver:
         server.guard = ConnectionGuard(self.max_connections, self.request_deadline)
         server.guard.start()
         self._server = server
-        worker = threading.Thread(target=self._work, name="relaykit-webhook-worker", daemon=True)
-        serving = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": self._poll_interval},
-                                   name="relaykit-webhooks", daemon=True)
-        self._threads = [worker, serving]
-        worker.start()
-        serving.start()
+        self.start_worker()
+        self._serving = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": self._poll_interval},
+                                         name="relaykit-webhooks", daemon=True)
+        self._serving.start()
         return self
+
+    def start_worker(self) -> None:
+        """Start only the worker that runs events (an app from `asgi_app()`/`wsgi_app()` calls it)."""
+        with self._stats_lock:
+            if self._worker is None:
+                self._worker = threading.Thread(target=self._work, name="relaykit-webhook-worker", daemon=True)
+                self._worker.start()
+
+    def asgi_app(self) -> Any:
+        """The receiver as an ASGI 3 app, to mount in a host's own server (see `webhooks.mount`)."""
+        from .mount import asgi_app
+
+        return asgi_app(self)
+
+    def wsgi_app(self) -> Any:
+        """The receiver as a WSGI app, to mount in a host's own server (see `webhooks.mount`)."""
+        from .mount import wsgi_app
+
+        return wsgi_app(self)
 
     def stop(self, timeout: float = 10.0) -> None:
         """Stop accepting requests, let the worker finish the queued events (up to `timeout`), then return."""
         server, self._server = self._server, None
-        if server is None:
-            return
-        server.shutdown()
-        server.server_close()
-        server.guard.stop()
-        self._queue.put(None)
-        for thread in self._threads:
-            thread.join(timeout)
+        if server is not None:
+            server.shutdown()
+            server.server_close()
+            server.guard.stop()
+            if self._serving is not None:
+                self._serving.join(timeout)
+                self._serving = None
+        worker, self._worker = self._worker, None
+        if worker is not None:
+            self._queue.put(None)
+            worker.join(timeout)
 
     def serve_forever(self) -> None:
         """Serve until interrupted (KeyboardInterrupt), then stop cleanly."""
