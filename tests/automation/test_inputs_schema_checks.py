@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 import time
 
 import pytest
@@ -64,4 +67,13 @@ def test_a_catastrophic_pattern_runs_in_bounded_time(rt, tmp_path):
     with pytest.raises(AutomationInputError):
         rt.run_automation(automation, {"x": "a" * 100_000 + "!"}, dry_run=True)
     assert rt.run_automation(automation, {"x": "a" * 100_000}, dry_run=True).ok
-    assert time.perf_counter() - started < 5.0  # N=32 ran past 120 s before
+    assert time.perf_counter() - started < 5.0
+
+
+def test_relaykit_run_with_a_catastrophic_pattern_finishes(tmp_path):
+    """In a real process with a timeout: before the fix, N=32 ran past 120 s (holding the GIL)."""
+    path = tmp_path / "a.yaml"
+    path.write_text(TEMPLATE.format(schema="{type: string, pattern: '^(a+)+$'}"), encoding="utf-8")
+    done = subprocess.run([sys.executable, "-m", "relaykit.cli.app", "run", str(path), "--dry-run", "--input",
+                           json.dumps({"x": "a" * 32 + "!"})], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2 and "/x: does not have the expected form" in done.stderr
