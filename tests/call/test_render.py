@@ -549,16 +549,17 @@ def test_dump_json_refuses(value: Any) -> None:
     pytest.param({"a": Decimal("Infinity")}, id="decimal-inf"),
 ])
 def test_non_finite_body_refused(rt: Runtime, json_body: Any) -> None:
-    with pytest.raises(RenderError) as info:
+    # refused with the input's own pointer before rendering (specs.values); dump_json refuses it too (above)
+    with pytest.raises(InputValidationError) as info:
         raw(rt, "customerio-app", method="POST", endpoint="/x", body={"json": json_body})
-    assert info.value.pointer == "/body"
+    assert [p.pointer for p in info.value.problems] == ["/body/json/a"]
 
 
 def test_non_finite_event_data_refused(rt: Runtime) -> None:
-    with pytest.raises(RenderError) as info:
+    with pytest.raises(InputValidationError) as info:
         rt.dry_run("customerio-track.track_event", {"identifier": "a", "name": "n", "data": {"x": math.nan}},
                    CONNECTIONS["customerio-track"])
-    assert info.value.pointer == "/body"
+    assert [p.pointer for p in info.value.problems] == ["/data/x"]
 
 
 def test_decimal_allowed(rt: Runtime) -> None:
