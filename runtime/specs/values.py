@@ -46,6 +46,18 @@ def _string_ok(text: str) -> bool:
     return True
 
 
+def _plain(value: Any) -> bool:
+    """The common leaves, settled without a stack entry: ASCII text, small ints, finite floats, bools, None."""
+    kind = type(value)
+    if kind is str:
+        return value.isascii()
+    if kind is int:
+        return -_INTEGER_BOUND < value < _INTEGER_BOUND
+    if kind is float:
+        return math.isfinite(value)
+    return kind is bool or value is None
+
+
 def _scalar_problem(value: Any) -> str | None:
     if isinstance(value, str):
         return None if _string_ok(value) else "is not valid Unicode text (a lone surrogate)"
@@ -82,16 +94,14 @@ def value_problems(value: Any, *, base: str = "", max_depth: int = MAX_VALUE_DEP
                 if not _string_ok(key):
                     return [Problem("has a key that is not valid Unicode text (a lone surrogate)",
                                     pointer=base + _pointer(path))]
-                if isinstance(child, str) and child.isascii():
-                    continue  # the common case, without a stack entry
-                stack.append((child, depth + 1, (key, path)))
+                if not _plain(child):
+                    stack.append((child, depth + 1, (key, path)))
         elif isinstance(node, list | tuple):
             if depth >= max_depth:
                 return [Problem(f"is nested more than {max_depth} levels deep", pointer=base + _pointer(path))]
             for index, child in enumerate(node):
-                if isinstance(child, str) and child.isascii():
-                    continue
-                stack.append((child, depth + 1, (index, path)))
+                if not _plain(child):
+                    stack.append((child, depth + 1, (index, path)))
         else:
             reason = _scalar_problem(node)
             if reason is not None:
