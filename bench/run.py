@@ -27,7 +27,7 @@ if __package__ in (None, ""):  # `python bench/run.py`
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_JSON = ROOT / "bench" / "results" / "latest.json"
-SECTIONS = ("P1", "P2", "P4", "S-lat", "stages")  # P1 includes P1b
+SECTIONS = ("P1", "P2", "P3", "P4", "P5", "S-lat", "stages")  # P1 includes P1b
 
 FULL = {"rounds": 9, "calls": 300, "warmup": 50, "dry_calls": 1000, "cold_runs": 15, "stage_calls": 200}
 QUICK = {"rounds": 3, "calls": 15, "warmup": 5, "dry_calls": 40, "cold_runs": 3, "stage_calls": 10}
@@ -68,11 +68,17 @@ def _fmt_value(fig: dict[str, Any]) -> tuple[str, str]:
     s = fig["spread"]
     if fig["kind"] == "ratio":
         return f"{s['median']:.3f}x", f"{s['min']:.3f}-{s['max']:.3f}"
+    if fig["kind"] == "count":
+        return f"{s['median']:g}", f"{s['min']:g}-{s['max']:g}"
+    if fig["kind"] == "mb":
+        return f"{s['median']:.1f} MB", f"{s['min']:.1f}-{s['max']:.1f}"
     sign = "+" if fig["kind"] == "difference_us" else ""
     return f"{s['median']:{sign}.1f} µs", f"{s['min']:{sign}.1f}..{s['max']:{sign}.1f}"
 
 
 def _fmt_context(fig: dict[str, Any]) -> str:
+    if "context_text" in fig:
+        return fig["context_text"]
     ctx = fig.get("context_us") or {}
     if fig["id"] == "P4":
         return ", ".join(f"{k} {v / 1000:.0f} ms" for k, v in ctx.items())
@@ -117,7 +123,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from bench import calls, coldstart, dryrun, sandbox, stages
+    from bench import bulk, calls, coldstart, dryrun, sandbox, stages
 
     args = parse_args(argv)
     cfg = dict(QUICK if args.quick else FULL)
@@ -151,7 +157,10 @@ def main(argv: list[str] | None = None) -> int:
     if "P4" in args.only:
         note("P4: cold start")
         figures.extend(coldstart.run_cold(runs=cfg["cold_runs"]))
-    order = {"P1": 0, "P1b": 1, "P2": 2, "P4": 3, "S-lat": 4}
+    if args.only & {"P3", "P5"}:
+        note("P3/P5: bulk delivery throughput and backfill memory (each variant in its own process)")
+        figures.extend(bulk.run_bulk(quick=args.quick, mode=args.sandbox, sections=args.only))
+    order = {"P1": 0, "P1b": 1, "P2": 2, "P3": 3, "P4": 4, "P5": 5, "S-lat": 6}
     figures.sort(key=lambda f: order.get(f["id"], 9))
 
     report = {

@@ -39,18 +39,19 @@ def _root_of(info: dict[str, Any]) -> str:
 
 
 @contextmanager
-def running(mode: str = "subprocess") -> Iterator[Target]:
-    """Start a sandbox with rate limits off, yield its `Target`, stop it."""
+def running(mode: str = "subprocess", rate_limits: bool = False) -> Iterator[Target]:
+    """Start a sandbox (rate limits off unless asked for), yield its `Target`, stop it."""
     if mode == "inprocess":
         from relaykit.sandbox import Sandbox
 
-        with Sandbox(rate_limits=False) as sb:
+        with Sandbox(rate_limits=rate_limits) as sb:
             yield Target("inprocess", sb.url, dict(sb.base_urls), dict(sb.credentials))
         return
     if mode != "subprocess":
         raise ValueError(f"unknown sandbox mode {mode!r}")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "relaykit.sandbox", "--port", "0", "--rate-limits", "off", "--quiet"],
+        [sys.executable, "-m", "relaykit.sandbox", "--port", "0", "--rate-limits", "on" if rate_limits else "off",
+         "--quiet"],
         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
     )
     try:

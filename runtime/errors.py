@@ -11,6 +11,7 @@ RelaykitError                        str() never contains secrets or payload val
 ├── SettingsError (ValueError) [setting, problems]               a bad `Runtime(...)` setting
 ├── InputValidationError (ValueError) [connector, operation, problems]   before sending
 ├── RenderError [connector, operation, pointer]                   before sending
+├── BulkError                        relaykit bulk cannot start or go on (no `batch:`, unreadable input)
 └── CallError [connector, operation, method, url, attempts, retryable, request_id]
     ├── TransportError               no usable HTTP response (connect, read, TLS)
     │   └── RequestTimeoutError
@@ -213,6 +214,12 @@ class InputValidationError(_ProblemsMixin, RelaykitError, ValueError):
             "operation": self.operation,
             "problems": [p.to_dict() for p in self.problems],
         }
+
+
+class BulkError(RelaykitError):
+    """`relaykit bulk` cannot start or go on: an operation without `batch:`, an input file it cannot read."""
+
+    kind = "input"
 
 
 class RenderError(RelaykitError):

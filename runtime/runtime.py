@@ -267,6 +267,11 @@ class Runtime:
         """The one transport (session, rate limits, retries) this runtime sends through."""
         return self._transport
 
+    @property
+    def schema_registry(self) -> Any:
+        """The offline `referencing` registry of every loaded schema (to follow `$ref`s, e.g. for CSV coercion)."""
+        return self._store.registry
+
     def schema_validator(self, schema: Mapping[str, Any]) -> Any:
         """A compiled validator that resolves `$ref`s through this runtime's offline schema store."""
         return self._store.validator(schema)
@@ -363,6 +368,15 @@ class Runtime:
     def dry_run(self, name: str, input: Mapping[str, Any], connection: Any = None) -> HttpRequest:
         """The exact request `run` would send (credentials masked), without sending anything."""
         return self.prepare(name, input, connection)[3]
+
+    def send_request(self, op: OperationSpec, request: HttpRequest, conn: ResolvedConnection) -> Any:
+        """Send a request already rendered for `op` (rate limits, retries) and return the raw response.
+
+        Whatever its status: for callers that classify the answer themselves, such as `relaykit bulk`
+        reading a batch's per-item outcomes. Raises a `CallError` when no usable response came.
+        """
+        executor = self._executor
+        return executor.transport.send(request, conn.auth, executor.send_options(op, conn, request.rate_limit_class))
 
     def run(self, name: str, input: Mapping[str, Any], connection: Any = None) -> Result:
         """Run an operation: validated, authenticated, rate-limited and retried; returns a `Result`.

@@ -22,6 +22,7 @@ TREE = [
     (E.InputValidationError, E.RelaykitError),
     (E.InputValidationError, ValueError),
     (E.RenderError, E.RelaykitError),
+    (E.BulkError, E.RelaykitError),
     (E.CallError, E.RelaykitError),
     (E.TransportError, E.CallError),
     (E.RequestTimeoutError, E.TransportError),
@@ -89,6 +90,8 @@ INSTANCES = [
                  id="input"),
     pytest.param(E.RenderError("c", "op", "/request/path", "missing"), "c.op: cannot render /request/path: missing",
                  id="render"),
+    pytest.param(E.BulkError("x.jsonl: cannot read the input (No such file or directory)"),
+                 "x.jsonl: cannot read the input (No such file or directory)", id="bulk"),
     pytest.param(E.CallError("boom", **CALL),
                  "customerio-app.trigger_broadcast POST https://api.customer.io/v1/campaigns/8/triggers: boom "
                  "(after 3 attempts) [request id req-1]", id="call"),

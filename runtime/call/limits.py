@@ -99,7 +99,11 @@ def check_body_limits(body: bytes | None, body_json: Any, limits: Mapping[str, A
     cap = limits.get("max_body_bytes")
     if cap and len(body) > cap:
         problems.append(Problem(f"request body is {len(body)} bytes; the limit is {cap} bytes", pointer=""))
-    item_cap, items = limits.get("max_item_bytes"), limits.get("items")
+    item_cap, items, most = limits.get("max_item_bytes"), limits.get("items"), limits.get("max_items")
+    if most and items:
+        for where, value in resolve_pointer(body_json, items):
+            if isinstance(value, list) and len(value) > most:
+                problems.append(Problem(f"has {len(value)} items; the limit is {most} per request", pointer=where))
     if item_cap and items:
         for where, value in resolve_pointer(body_json, items + "/*"):
             size = len(_json_bytes(value))

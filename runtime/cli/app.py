@@ -80,8 +80,10 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     p.add_argument("--curl", action="store_true", help="print the request as a curl command (credentials masked)")
     p.add_argument("--sandbox", action="store_true", help="start an embedded sandbox and call it")
     p.add_argument("--strict", action="store_true", help="fail when a response breaks its output schema")
-    from . import automations
+    from . import automations, bulk
 
+    p = add("bulk", bulk.command, "stream many inputs of an operation through its batch endpoint")
+    bulk.add_arguments(p)
     p = add("run", automations.run_command, "run an automation (YAML workflow) once")
     automations.add_run_arguments(p)
     p = add("serve", automations.serve_command, "run an automation once per Customer.io reporting webhook")

@@ -19,6 +19,7 @@ from ..errors import Problem, SpecError
 from ..names import did_you_mean, suggest
 from ..templates.compiled import Compiled, compile_value
 from ..templates.filters import FilterRegistry
+from .batching import BatchItem, load_batch_response, spread_paths
 from .documents import Document, load_yaml_file
 from .fastcheck import fast_check
 from .jsonschemas import FORMAT_CHECKER, SchemaStore, error_problems
@@ -34,6 +35,7 @@ from .models import (
 from .sources import ConnectorSource, Location
 
 REQUEST_ROOTS = ("input", "connection", "region")
+BATCH_ITEM_ROOTS = ("input",)
 RESPONSE_ROOTS = ("response", "request", "input")
 AUTH_ROOTS = ("connection",)
 RAW_INPUT_SCHEMA = "raw_http_request.input.json"
@@ -269,6 +271,7 @@ class SpecLoader:
         if settings.rate_limit_class and settings.rate_limit_class not in connector.rate_limits:
             problems.append(doc.problem("/rate_limit_class", "is not declared by the connector",
                                         _hint(settings.rate_limit_class, list(connector.rate_limits))))
+        batch = self._batch(connector, name, data.get("batch"), doc, problems)
         examples = tuple(data.get("examples", ()))
         if input_schema is not None:
             validator = self.store.validator(input_schema)
@@ -287,7 +290,23 @@ class SpecLoader:
             output=output, settings=settings, examples=examples, file=display,
             input_check=fast_check(input_schema, self.store.registry, FORMAT_CHECKER),
             output_check=fast_check(output_schema, self.store.registry, FORMAT_CHECKER),
+            batch=batch, batch_response=load_batch_response(data.get("batch_response")),
         )
+
+    def _batch(self, connector: ConnectorSpec, name: str, raw: Mapping[str, Any] | None, doc: Document,
+               problems: list[Problem]) -> BatchItem | None:
+        """The compiled `batch:` block; the batch operation must be another operation of this connector."""
+        if raw is None:
+            return None
+        target = raw["operation"]
+        if target == name or target not in connector.operation_names:
+            choices = [n for n in connector.operation_names if n != name]
+            problems.append(doc.problem("/batch/operation", f"is not another operation of {connector.name}",
+                                        _hint(target, choices)))
+        item = _compile(raw["item"], BATCH_ITEM_ROOTS, self.filters, doc, "/batch/item", problems)
+        if item is None:
+            return None
+        return BatchItem(target, item, tuple(spread_paths(raw["item"])))
 
     def _operation_schema(self, connector: ConnectorSpec, relative: str | None, shared: str | None,
                           doc: Document, pointer: str, problems: list[Problem]) -> dict[str, Any] | None:

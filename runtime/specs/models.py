@@ -14,6 +14,7 @@ from typing import Any
 from jsonschema import Draft202012Validator
 
 from ..templates.compiled import Compiled
+from .batching import BatchItem, BatchResponse
 from .sources import ConnectorSource
 
 
@@ -181,6 +182,8 @@ class OperationSpec:
     # compiled at load (see `fast_check`): True proves the value valid, so the validator is skipped
     input_check: Callable[[Any], bool | None] | None = None
     output_check: Callable[[Any], bool | None] | None = None
+    batch: BatchItem | None = None  # how an input becomes one item of a batch operation (relaykit bulk)
+    batch_response: BatchResponse | None = None  # a batch operation: how the API reports single items
 
     @property
     def qualified_name(self) -> str:
