@@ -9,6 +9,8 @@ the spec loads, so `relaykit bulk` does no parsing per item.
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -16,6 +18,7 @@ from typing import Any
 from ..templates.compiled import Compiled
 
 SPREAD = "..."
+_WHOLE_INPUT = re.compile(r"\{\{\s*input\s*\}\}")
 
 
 @dataclass(frozen=True)
@@ -25,9 +28,12 @@ class BatchItem:
     operation: str
     item: Compiled
     spreads: tuple[tuple[str, ...], ...] = ()  # where the template put a `...` key, outermost first
+    whole_input: Mapping[str, Any] | None = None  # `{"...": "{{ input }}", k: constant}`: these constants
 
     def render(self, data: Mapping[str, Any]) -> Any:
         """One batch item for a validated input; `TemplateRenderError` (with a pointer) if it cannot be built."""
+        if self.whole_input is not None:  # the input plus constant keys (Pipelines' `type`): one merge
+            return {**data, **self.whole_input}
         value = self.item.render({"input": data})
         for path in self.spreads:
             value = _spread_at(value, path)
@@ -43,6 +49,14 @@ class BatchResponse:
     index: str | None = None
     message: tuple[str, ...] = ()
     split_on: tuple[int, ...] = ()
+
+
+def whole_input_constants(template: Any) -> dict[str, Any] | None:
+    """For an item template that is the whole input spread plus constant keys, those keys; else None."""
+    if not isinstance(template, Mapping) or not _WHOLE_INPUT.fullmatch(str(template.get(SPREAD, ""))):
+        return None
+    rest = {k: v for k, v in template.items() if k != SPREAD}
+    return rest if "{{" not in json.dumps(rest, default=str) else None
 
 
 def spread_paths(template: Any, path: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
@@ -82,4 +96,4 @@ def load_batch_response(raw: Mapping[str, Any] | None) -> BatchResponse | None:
     )
 
 
-__all__ = ["BatchItem", "BatchResponse", "load_batch_response", "spread_paths"]
+__all__ = ["BatchItem", "BatchResponse", "load_batch_response", "spread_paths", "whole_input_constants"]

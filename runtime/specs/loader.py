@@ -19,7 +19,7 @@ from ..errors import Problem, SpecError
 from ..names import did_you_mean, suggest
 from ..templates.compiled import Compiled, compile_value
 from ..templates.filters import FilterRegistry
-from .batching import BatchItem, load_batch_response, spread_paths
+from .batching import BatchItem, load_batch_response, spread_paths, whole_input_constants
 from .documents import Document, load_yaml_file
 from .fastcheck import fast_check
 from .jsonschemas import FORMAT_CHECKER, SchemaStore, error_problems
@@ -306,7 +306,7 @@ class SpecLoader:
         item = _compile(raw["item"], BATCH_ITEM_ROOTS, self.filters, doc, "/batch/item", problems)
         if item is None:
             return None
-        return BatchItem(target, item, tuple(spread_paths(raw["item"])))
+        return BatchItem(target, item, tuple(spread_paths(raw["item"])), whole_input_constants(raw["item"]))
 
     def _operation_schema(self, connector: ConnectorSpec, relative: str | None, shared: str | None,
                           doc: Document, pointer: str, problems: list[Problem]) -> dict[str, Any] | None:
