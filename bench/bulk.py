@@ -142,6 +142,7 @@ def run_pipelines(*, n: int, rounds: int, mode: str) -> list[dict[str, Any]]:
     """P3 Pipelines: relaykit bulk vs the official client vs pre-encoded batches posted by bare requests."""
     official_dir = prepare_official()
     rates: dict[str, list[float]] = {"relaykit": [], "official": [], "bare": []}
+    walls: list[float] = []  # relaykit's whole process, startup included
     too_many = 0
     with tempfile.TemporaryDirectory() as tmp, running(mode, rate_limits=True) as target:
         conn_file = Path(tmp) / "conn.json"
@@ -157,8 +158,10 @@ def run_pipelines(*, n: int, rounds: int, mode: str) -> list[dict[str, Any]]:
                 _write_events(events, n, f"{name}{r}")
                 _sandbox_call(target, "reset", "POST")
                 if name == "relaykit":
-                    seconds = _relaykit_bulk(target, "customerio-pipelines.track", "customerio-pipelines", events,
-                                             conn_file)["wall"]
+                    report = _relaykit_bulk(target, "customerio-pipelines.track", "customerio-pipelines", events,
+                                            conn_file)
+                    seconds = report["elapsed"]  # first item read to last confirmed, like the official timing
+                    walls.append(report["wall"])
                 elif name == "official":
                     out = _run_json([sys.executable, "-c", OFFICIAL, str(official_dir), str(events), key, host])
                     seconds = out["seconds"]
@@ -182,6 +185,7 @@ def run_pipelines(*, n: int, rounds: int, mode: str) -> list[dict[str, Any]]:
     ceiling = [a / b for a, b in zip(rates["relaykit"], rates["bare"], strict=True)]
     figures.append(_ratio("P3", f"relaykit bulk / bare requests posting pre-encoded 500 KB batches, {n:,} events "
                           "(the ingest ceiling)", ceiling, 0.8, {"relaykit": med["relaykit"], "bare": med["bare"]}))
+    figures[-1]["context_text"] += f"; relaykit process wall {statistics.median(walls):.1f}s (startup included)"
     figures.append({"id": "P3", "figure": "HTTP 429 answers provoked (client and sandbox rate limits on)",
                     "kind": "count", "value": too_many, "spread": summarise([too_many]), "target": 0,
                     "target_text": "0", "met": too_many == 0, "context_text": ""})
@@ -201,7 +205,7 @@ def run_track(*, n: int, singles: int, mode: str) -> list[dict[str, Any]]:
                                       "data": {"order_id": f"o-{i:07d}", "total": 49.5}}) + "\n")
         report = _relaykit_bulk(target, "customerio-track.track_event", "customerio-track", events,
                                 Path(tmp) / "conn.json")
-        batch_rate = n / report["wall"]
+        batch_rate = n / report["elapsed"]
         rt = Runtime()
         try:
             conn = target.connection("customerio-track")
