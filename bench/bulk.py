@@ -112,19 +112,40 @@ def prepare_official(quiet: bool = True) -> Path | None:
     return CDP_DIR
 
 
-def _run_json(argv: list[str], **kw: Any) -> dict[str, Any]:
-    proc = subprocess.run(argv, capture_output=True, text=True, timeout=3600, **kw)
-    if proc.returncode not in (0, 1) or not proc.stdout.strip():
-        raise RuntimeError(f"{Path(argv[0]).name} {argv[1] if len(argv) > 1 else ''} exited {proc.returncode}: "
-                           f"{proc.stderr[-800:]}")
-    return json.loads(proc.stdout)
+def _process_cpu(pid: int | None) -> float:
+    """User + system CPU seconds a running process has used so far (0 when unknown)."""
+    if pid is None:
+        return 0.0
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def _relaykit_bulk(target: Target, operation: str, connector: str, events: Path, conn_file: Path) -> dict[str, Any]:
+def _run_json(argv: list[str], usage: dict[str, float] | None = None) -> dict[str, Any]:
+    """Run `argv`, return its JSON stdout; with `usage`, add the child's own CPU seconds (from wait4) to it."""
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        proc = subprocess.Popen(argv, stdout=out, stderr=err)
+        _, status, rusage = os.wait4(proc.pid, 0)
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        text = out.read().decode()
+        if proc.returncode not in (0, 1) or not text.strip():
+            raise RuntimeError(f"{Path(argv[0]).name} {argv[1] if len(argv) > 1 else ''} exited {proc.returncode}: "
+                               f"{err.read()[-800:]!r}")
+    if usage is not None:
+        usage["client"] = usage.get("client", 0.0) + rusage.ru_utime + rusage.ru_stime
+    return json.loads(text)
+
+
+def _relaykit_bulk(target: Target, operation: str, connector: str, events: Path, conn_file: Path,
+                   usage: dict[str, float] | None = None) -> dict[str, Any]:
     conn_file.write_text(json.dumps(target.connection(connector)))
     started = time.perf_counter()
     report = _run_json([_relaykit_exe(), "bulk", operation, "--input", str(events), "--connection",
-                        f"@{conn_file}", "--no-progress", "--json"])
+                        f"@{conn_file}", "--no-progress", "--json"], usage)
     report["wall"] = time.perf_counter() - started
     if report["delivered"] != report["total"]:
         raise RuntimeError(f"relaykit bulk delivered {report['delivered']} of {report['total']}")
@@ -143,6 +164,7 @@ def run_pipelines(*, n: int, rounds: int, mode: str) -> list[dict[str, Any]]:
     official_dir = prepare_official()
     rates: dict[str, list[float]] = {"relaykit": [], "official": [], "bare": []}
     walls: list[float] = []  # relaykit's whole process, startup included
+    cpu: dict[str, list[tuple[float, float]]] = {"relaykit": [], "official": [], "bare": []}  # (client, sandbox)
     too_many = 0
     with tempfile.TemporaryDirectory() as tmp, running(mode, rate_limits=True) as target:
         conn_file = Path(tmp) / "conn.json"
@@ -157,17 +179,21 @@ def run_pipelines(*, n: int, rounds: int, mode: str) -> list[dict[str, Any]]:
                 events = Path(tmp) / f"{name}-{r}.jsonl"
                 _write_events(events, n, f"{name}{r}")
                 _sandbox_call(target, "reset", "POST")
+                usage: dict[str, float] = {}
+                server_before = _process_cpu(target.pid)
                 if name == "relaykit":
                     report = _relaykit_bulk(target, "customerio-pipelines.track", "customerio-pipelines", events,
-                                            conn_file)
+                                            conn_file, usage)
                     seconds = report["elapsed"]  # first item read to last confirmed, like the official timing
                     walls.append(report["wall"])
                 elif name == "official":
-                    out = _run_json([sys.executable, "-c", OFFICIAL, str(official_dir), str(events), key, host])
+                    out = _run_json([sys.executable, "-c", OFFICIAL, str(official_dir), str(events), key, host],
+                                    usage)
                     seconds = out["seconds"]
                 else:
-                    out = _run_json([sys.executable, "-c", BARE, str(events), host + "/v1/batch", key, "4"])
+                    out = _run_json([sys.executable, "-c", BARE, str(events), host + "/v1/batch", key, "4"], usage)
                     seconds = out["seconds"]
+                cpu[name].append((usage["client"], _process_cpu(target.pid) - server_before))
                 stats = _sandbox_call(target, "stats")
                 landed = stats["writes"]["customerio-pipelines"]
                 too_many += int(stats["statuses"].get("429", 0))
@@ -186,10 +212,27 @@ def run_pipelines(*, n: int, rounds: int, mode: str) -> list[dict[str, Any]]:
     figures.append(_ratio("P3", f"relaykit bulk / bare requests posting pre-encoded 500 KB batches, {n:,} events "
                           "(the ingest ceiling)", ceiling, 0.8, {"relaykit": med["relaykit"], "bare": med["bare"]}))
     figures[-1]["context_text"] += f"; relaykit process wall {statistics.median(walls):.1f}s (startup included)"
+    per = 100_000 / n
+    for name, pairs in cpu.items():
+        if pairs and target_pid_known(pairs):
+            client = statistics.median(c for c, _ in pairs) * per
+            server = statistics.median(s for _, s in pairs) * per
+            figures.append({"id": "P3", "figure": f"CPU seconds per 100,000 events, {name}: its process + the "
+                            "sandbox's",
+                            "kind": "count", "value": round(client + server, 2),
+                            "spread": summarise([round(client + server, 2)]), "target": None,
+                            "target_text": "(context)", "met": None, "scored": False,
+                            "context_text": f"client {client:.2f} s (startup and file reading included), "
+                                            f"sandbox {server:.2f} s"})
     figures.append({"id": "P3", "figure": "HTTP 429 answers provoked (client and sandbox rate limits on)",
                     "kind": "count", "value": too_many, "spread": summarise([too_many]), "target": 0,
                     "target_text": "0", "met": too_many == 0, "context_text": ""})
     return figures
+
+
+def target_pid_known(pairs: list[tuple[float, float]]) -> bool:
+    """The sandbox's CPU is known only when it ran as a process of its own."""
+    return any(server > 0 for _, server in pairs)
 
 
 def run_track(*, n: int, singles: int, mode: str) -> list[dict[str, Any]]:

@@ -19,6 +19,7 @@ class Target:
     root: str  # http://127.0.0.1:PORT
     base_urls: dict[str, dict[str, str]]
     credentials: dict[str, str]
+    pid: int | None = None  # the sandbox process (subprocess mode), for CPU accounting
 
     def connection(self, connector: str) -> dict[str, str]:
         """A relaykit connection config for `connector` in region us."""
@@ -61,7 +62,7 @@ def running(mode: str = "subprocess", rate_limits: bool = False) -> Iterator[Tar
             raise RuntimeError(f"the sandbox process exited with status {proc.wait()}")
         info = json.loads(line)
         base_urls = {k: v for k, v in info.items() if isinstance(v, dict) and "us" in v}
-        yield Target("subprocess", _root_of(info), base_urls, dict(info["credentials"]))
+        yield Target("subprocess", _root_of(info), base_urls, dict(info["credentials"]), proc.pid)
     finally:
         proc.terminate()
         try:
