@@ -26,6 +26,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from typing import Any
 
+from ..call.dedupe import with_dedupe_id
 from ..call.executor import api_error_text, decode_body, validate_input
 from ..call.ids import new_ulid
 from ..call.limits import check_input_limits, pointer_parts, resolve_pointer
@@ -34,7 +35,7 @@ from ..errors import BulkError, CallError, InputValidationError, Problem, Relayk
 from ..redact import REDACTOR, mask_payload
 from ..templates.filters import TemplateRenderError
 from .packing import SENTINEL, Envelope, Packer, Pending
-from .pool import DeliveryReport, ItemOutcome, with_dedupe_id
+from .pool import DeliveryReport, ItemOutcome
 from .sources import Record
 
 log = logging.getLogger("relaykit.bulk")
