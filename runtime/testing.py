@@ -9,7 +9,7 @@ test suite: `assert not check_connector(Runtime(), "my-connector")`.
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 from .errors import Problem, RelaykitError, SpecError
 from .runtime import Runtime
@@ -41,7 +41,8 @@ def check_connector(runtime: Runtime, connector: str) -> list[Problem]:
         except SpecError as exc:
             problems.extend(exc.problems)
             continue
-        base_path = urlsplit(spec.base_urls[spec.default_region]).path.rstrip("/")
+        api_path = urlsplit(spec.base_urls[spec.default_region]).path.rstrip("/")
+        base_path = "" if op.request is not None and op.request.base == "host" else api_path
         for index, example in enumerate(op.examples):
             where = f"/examples/{index}"
             try:
@@ -59,6 +60,9 @@ def check_connector(runtime: Runtime, connector: str) -> list[Problem]:
                 problems.append(Problem("renders a different path than the example says",
                                         pointer=where + "/request/path", file=op.file,
                                         hint=f"rendered {path}"))
+            if "query" in expected and parse_qs(parts.query) != {k: [str(v)] for k, v in expected["query"].items()}:
+                problems.append(Problem("renders a different query than the example says", file=op.file,
+                                        pointer=where + "/request/query", hint=f"rendered ?{parts.query}"))
             if "json" in expected and expected["json"] != request.json:
                 problems.append(Problem("renders a different JSON body than the example says",
                                         pointer=where + "/request/json", file=op.file))

@@ -41,6 +41,12 @@ class ResolvedConnection:
     fingerprint: str  # a hash, never the secret: keys rate-limit windows per credential
     sandbox: bool
     rate_limits: tuple[tuple[str, LimitOverride], ...] = ()  # the connection's own overrides, by class
+    host_url: str = ""  # the base URL less its API path (`https://track.customer.io`): `request.base: host`
+
+    @property
+    def root_url(self) -> str:
+        """Where a `base: host` operation's path starts; the base URL when the base has no path of its own."""
+        return self.host_url or self.base_url
 
     def __repr__(self) -> str:
         return f"ResolvedConnection({self.connector}, region={self.region}, base_url={self.base_url})"
@@ -203,6 +209,8 @@ class ConnectionResolver:
         region = values["region"]
         real_base = spec.base_urls[region]
         base_url = sandbox_base_url(sandbox_url, spec.name, region, real_base) if sandbox_url else real_base
+        api_path = urlsplit(real_base).path.rstrip("/")
+        host_url = base_url[: len(base_url) - len(api_path)] if api_path and base_url.endswith(api_path) else base_url
         for name in spec.secret_fields:
             if isinstance(values.get(name), str):
                 REDACTOR.add_secret(values[name])
@@ -221,4 +229,5 @@ class ConnectionResolver:
         return ResolvedConnection(
             connector=spec.name, region=region, base_url=base_url, public=public, auth=auth,
             fingerprint=digest.hexdigest()[:16], sandbox=bool(sandbox_url), rate_limits=tuple(overrides.items()),
+            host_url=host_url,
         )

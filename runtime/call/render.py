@@ -294,7 +294,9 @@ class RequestBuilder:
         problems = check_body_limits(body, body_json if body_json is not MISSING else None, limits)
         if problems:
             raise InputValidationError(op.connector.name, op.name, problems)
-        base = conn.base_url
+        # A connector may declare an endpoint beside its API path (`request.base: host`); the pin is then the
+        # host root, still fixed by the connector and never by input, so raw HTTP stays under the API path.
+        base = conn.root_url if op.request is not None and op.request.base == "host" else conn.base_url
         url = base + path + (f"?{query}" if query else "")
         try:
             assert_same_origin(url, base)

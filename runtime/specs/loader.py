@@ -354,7 +354,8 @@ class SpecLoader:
                             raw["path"])
         if len(problems) > before:
             return RequestTemplate(raw["method"], path, display, None, None, None, None, None)  # type: ignore[arg-type]
-        return RequestTemplate(raw["method"], path, display, query, headers, body_kind, body, content_type)  # type: ignore[arg-type]
+        return RequestTemplate(raw["method"], path, display, query, headers, body_kind, body, content_type,  # type: ignore[arg-type]
+                               raw.get("base", "api"))
 
 
 def _hint(name: str, choices: list[str]) -> str | None:

@@ -156,6 +156,7 @@ class RequestTemplate:
     body_kind: str | None  # json | form | raw | None
     body: Compiled | None
     content_type: str | None
+    base: str = "api"  # api: the path follows the base URL; host: it follows the host (Track's /unsubscribe)
 
 
 @dataclass(frozen=True)
