@@ -19,6 +19,7 @@ from importlib import resources
 from typing import TYPE_CHECKING, Any
 
 from .call.connection import ConnectionResolver, ResolvedConnection
+from .call.pagination import Paginator
 from .errors import PluginError, Problem, RelaykitError, SpecError, UnknownConnectorError, UnknownOperationError
 from .models import HttpRequest, Result
 from .names import suggest
@@ -387,6 +388,18 @@ class Runtime:
         op, data, conn, request = self.prepare(name, input, connection)
         fail = data.get("fail_on_http_error", True) if op.kind == "raw_http" else True
         return self._executor.send(op, request, conn, data, fail_on_http_error=fail)
+
+    def paginate(self, name: str, input: Mapping[str, Any], connection: Any = None, *,
+                 max_pages: int | None = None, max_items: int | None = None) -> Paginator:
+        """Walk a paged list operation: iterate for items, or call `.pages()` for each page's `Result`.
+
+        Every page is a full `run` (validated, rate-limited, retried). Paging always stops: at the last
+        page, on a repeated cursor, after `max_pages` (the operation's declared default when not given)
+        or `max_items`; `stopped_by` on the returned `Paginator` says which.
+        """
+        op = self.operation(name)
+        return Paginator(op, input, lambda page: self.run(name, page, connection),
+                         max_pages=max_pages, max_items=max_items)
 
 
 __all__ = ["RelaykitError", "Runtime"]

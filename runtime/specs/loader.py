@@ -27,6 +27,7 @@ from .models import (
     ConnectorSpec,
     Idempotency,
     OperationSpec,
+    Pagination,
     RateLimit,
     RawRule,
     RequestTemplate,
@@ -272,6 +273,7 @@ class SpecLoader:
             problems.append(doc.problem("/rate_limit_class", "is not declared by the connector",
                                         _hint(settings.rate_limit_class, list(connector.rate_limits))))
         batch = self._batch(connector, name, data.get("batch"), doc, problems)
+        pagination = _pagination(data.get("pagination"), input_schema, doc, problems)
         examples = tuple(data.get("examples", ()))
         if input_schema is not None:
             validator = self.store.validator(input_schema)
@@ -291,6 +293,7 @@ class SpecLoader:
             input_check=fast_check(input_schema, self.store.registry, FORMAT_CHECKER),
             output_check=fast_check(output_schema, self.store.registry, FORMAT_CHECKER),
             batch=batch, batch_response=load_batch_response(data.get("batch_response")),
+            pagination=pagination,
         )
 
     def _batch(self, connector: ConnectorSpec, name: str, raw: Mapping[str, Any] | None, doc: Document,
@@ -360,3 +363,16 @@ class SpecLoader:
 
 def _hint(name: str, choices: list[str]) -> str | None:
     return did_you_mean(suggest(name, choices)[:1])
+
+
+def _pagination(raw: Mapping[str, Any] | None, input_schema: Mapping[str, Any] | None, doc: Document,
+                problems: list[Problem]) -> Pagination | None:
+    """The `pagination:` block; its cursor must be an input field, so a page request validates like any call."""
+    if raw is None:
+        return None
+    cursor = raw["cursor_input"]
+    if input_schema is not None and cursor not in input_schema.get("properties", {}):
+        problems.append(doc.problem("/pagination/cursor_input", f"the input schema has no field {cursor!r}",
+                                    "declare the cursor (e.g. `start`) in the operation's input schema"))
+    return Pagination(cursor_input=cursor, next=raw["next"], items=raw["items"], max_pages=raw.get("max_pages", 100))
+

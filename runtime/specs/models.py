@@ -160,6 +160,20 @@ class RequestTemplate:
 
 
 @dataclass(frozen=True)
+class Pagination:
+    """How a list operation pages: the cursor it sends, where the next cursor and the items are, when to stop."""
+
+    cursor_input: str  # the input field that carries the cursor (`start` for the App API)
+    next: str  # JSON pointer to the next cursor in the response body; empty, missing or repeated ends paging
+    items: str  # JSON pointer to the page's items
+    max_pages: int  # the stop that always applies unless a caller asks for another
+
+    def describe(self) -> dict[str, Any]:
+        return {"cursor_input": self.cursor_input, "next": self.next, "items": self.items,
+                "max_pages": self.max_pages}
+
+
+@dataclass(frozen=True)
 class OperationSpec:
     """A loaded operation: schemas (raw and compiled), request/response mapping and call settings."""
 
@@ -185,6 +199,7 @@ class OperationSpec:
     output_check: Callable[[Any], bool | None] | None = None
     batch: BatchItem | None = None  # how an input becomes one item of a batch operation (relaykit bulk)
     batch_response: BatchResponse | None = None  # a batch operation: how the API reports single items
+    pagination: Pagination | None = None
 
     @property
     def qualified_name(self) -> str:
@@ -210,4 +225,5 @@ class OperationSpec:
             "output_schema": self.output_schema,
             "connection_schema": self.connector.connection_schema,
             "examples": [dict(e) for e in self.examples],
+            "pagination": self.pagination.describe() if self.pagination else None,
         }

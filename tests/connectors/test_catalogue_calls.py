@@ -11,7 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from relaykit import Runtime
+from relaykit import PermissionDeniedError, Runtime
 
 CONNECTORS = ("customerio-track", "customerio-app", "customerio-beta", "customerio-pipelines")
 
@@ -76,10 +76,30 @@ PREPARE: dict[str, Callable[[Runtime, Any], None]] = {
     "customerio-pipelines.user_deleted": lambda rt, sb: _person(rt, sb.connection("customerio-track")),
     "customerio-pipelines.relationship_deleted": lambda rt, sb: _related(rt, sb),
     "customerio-pipelines.object_deleted": lambda rt, sb: _related(rt, sb),
+    **{f"customerio-app.{name}": lambda rt, sb: _person(
+        rt, sb.connection("customerio-track"), "ada@example.com", email="ada@example.com")
+       for name in ("get_customer_attributes", "get_customer_relationships", "get_customer_segments",
+                    "list_customer_activities", "list_customer_messages")},
+    "customerio-app.get_export": lambda rt, sb: rt.run(
+        "customerio-app.export_customers", {"filters": {"segment": {"id": 1}}}, sb.connection("customerio-app")),
+    "customerio-app.get_export_download": lambda rt, sb: rt.run(
+        "customerio-app.export_customers", {"filters": {"segment": {"id": 1}}}, sb.connection("customerio-app")),
+    "customerio-app.get_message": lambda rt, sb: {"message_id": rt.run(
+        "customerio-app.send_email", {"transactional_message_id": 1, "identifiers": {"email": "ada@example.com"},
+                                      "to": "ada@example.com"}, sb.connection("customerio-app")).output["delivery_id"]},
+    "customerio-app.get_object_attributes": lambda rt, sb: _related(rt, sb),
+    "customerio-app.get_object_relationships": lambda rt, sb: _related(rt, sb),
+    "customerio-app.list_broadcast_trigger_errors": lambda rt, sb: rt.run(
+        "customerio-app.trigger_broadcast", {"broadcast_id": 8}, sb.connection("customerio-app")),
     "customerio-pipelines.user_unsuppressed": lambda rt, sb: (
         _person(rt, sb.connection("customerio-track")),
         rt.run("customerio-track.suppress_customer", {"identifier": "42"}, sb.connection("customerio-track"))),
 }
+
+
+# The sandbox workspace has no in-app or inbox channel, as a workspace without them answers (403).
+REFUSED = {"customerio-app.send_in_app": PermissionDeniedError,
+           "customerio-app.send_inbox_message": PermissionDeniedError}
 
 
 def _people(state: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -109,6 +129,13 @@ EFFECTS: dict[str, Callable[[dict[str, Any]], bool]] = {
     "customerio-pipelines.relationship_deleted": lambda s: s["relationships"] == [] and len(s["objects"]) == 1,
     "customerio-pipelines.object_deleted": lambda s: s["objects"] == [],
     "customerio-pipelines.report_delivery_event": lambda s: len(s["metrics"]) == 1,
+    "customerio-app.create_segment": lambda s: any(g["name"] == "Beta testers" for g in s["segments"]),
+    "customerio-app.delete_segment": lambda s: all(g["id"] != 2 for g in s["segments"]),
+    "customerio-app.export_customers": lambda s: len(s["exports"]) == 1,
+    "customerio-app.export_deliveries": lambda s: len(s["exports"]) == 1,
+    "customerio-app.send_email": lambda s: len(s["messages"]) == 1,
+    "customerio-app.send_push": lambda s: len(s["messages"]) == 1,
+    "customerio-app.send_sms": lambda s: len(s["messages"]) == 1,
     "customerio-track.entity": lambda s: _people(s).get("42", {}).get("attributes", {}).get("plan") == "pro"
     or any(e.get("name") == "signed_up" for e in s["events"]),
     "customerio-pipelines.user_unsuppressed": lambda s: s["suppressions"] == [],
@@ -120,9 +147,15 @@ def test_example_runs_against_the_sandbox(sandbox, operation, index):
     time = SimulatedTime()
     with Runtime(clock=time.clock, sleep=time.sleep, strict_output=True) as rt:
         op = rt.operation(operation)
-        PREPARE.get(operation, lambda rt, sb: None)(rt, sandbox)
+        prepared = PREPARE.get(operation, lambda rt, sb: None)(rt, sandbox)
+        data = {**op.examples[index]["input"], **(prepared if isinstance(prepared, dict) else {})}
         before = len(sandbox.journal())
-        result = rt.run(operation, op.examples[index]["input"], sandbox.connection(op.connector.name))
+        if operation in REFUSED:
+            with pytest.raises(REFUSED[operation]):
+                rt.run(operation, data, sandbox.connection(op.connector.name))
+            assert len(sandbox.journal()) == before + 1
+            return
+        result = rt.run(operation, data, sandbox.connection(op.connector.name))
         assert result.status < 300
         sent = sandbox.journal()[before:]
         assert len(sent) == 1 and sent[0]["status"] == result.status
@@ -130,15 +163,20 @@ def test_example_runs_against_the_sandbox(sandbox, operation, index):
             assert EFFECTS[operation](sandbox.state()), f"{operation}: the sandbox state does not show the call"
 
 
-def test_every_state_changing_track_and_pipelines_operation_is_read_back():
-    """The table above covers each new catalogue operation that changes state, so none passes on status alone."""
+POST_READS = {"customerio-app.search_customers", "customerio-app.get_customers_attributes",
+              "customerio-app.search_objects"}
+
+
+def test_every_state_changing_catalogue_operation_is_read_back():
+    """The table above covers each catalogue operation that changes state, so none passes on status alone."""
     with Runtime() as rt:
-        writers = {f"{c}.{n}" for c in ("customerio-track", "customerio-pipelines")
+        writers = {f"{c}.{n}" for c in ("customerio-track", "customerio-pipelines", "customerio-app")
                    for n in rt.connector(c).operation_names
                    if rt.operation(f"{c}.{n}").kind == "http" and rt.operation(f"{c}.{n}").request.method != "GET"}
+    writers -= POST_READS | set(REFUSED)
     older = {"customerio-track.create_or_update_customer", "customerio-track.delete_customer",  # tested elsewhere
              "customerio-track.track_event", "customerio-track.batch",
              "customerio-pipelines.identify", "customerio-pipelines.track", "customerio-pipelines.page",
              "customerio-pipelines.screen", "customerio-pipelines.group", "customerio-pipelines.alias",
-             "customerio-pipelines.batch"}
+             "customerio-pipelines.batch", "customerio-app.trigger_broadcast"}
     assert writers - older <= set(EFFECTS), sorted(writers - older - set(EFFECTS))
