@@ -18,8 +18,10 @@ from collections.abc import Callable, Iterable, Mapping
 from importlib import resources
 from typing import TYPE_CHECKING, Any
 
+from .call.check import CheckReport, check_connection
 from .call.connection import ConnectionResolver, ResolvedConnection
 from .call.pagination import Paginator
+from .call.region import AUTO, RegionResolver
 from .errors import PluginError, Problem, RelaykitError, SpecError, UnknownConnectorError, UnknownOperationError
 from .models import HttpRequest, Result
 from .names import suggest
@@ -159,6 +161,7 @@ class Runtime:
         self._make_pipeline = make_pipeline
         self._pipeline: tuple[Any, Any] | None = None
         self._connections = ConnectionResolver(self._connection_validator, self._auth.get)
+        self._regions = RegionResolver()
 
     def _collect(self, registrar: Any, hook_name: str) -> Any:
         """Call one contribution hook plugin by plugin, so each registration knows its provider."""
@@ -335,6 +338,8 @@ class Runtime:
         if connection is None or isinstance(connection, str):
             reference = connection or connector
             connection = self.connection_config(connector, connection)
+        if isinstance(connection, Mapping) and connection.get("region") == AUTO:
+            connection = self._regions.resolve(spec, connection, lambda name, conn: self.run(name, {}, conn))
         prefix = env_prefix(reference) if reference is not None else None
         return self._connections.resolve(spec, connection, prefix)
 
@@ -388,6 +393,20 @@ class Runtime:
         op, data, conn, request = self.prepare(name, input, connection)
         fail = data.get("fail_on_http_error", True) if op.kind == "raw_http" else True
         return self._executor.send(op, request, conn, data, fail_on_http_error=fail)
+
+    def check(self, connector: str, connection: Any = None) -> CheckReport:
+        """Prove a connection's credentials and region with the connector's declared harmless call.
+
+        Returns a `CheckReport` whose `message` says what is wrong in words; a connection that does not
+        even validate raises `ConnectionConfigError`, before anything is sent, as `run` would.
+        """
+        spec = self.connector(connector)
+        conn = self.resolve_connection(connector, connection)
+        config = connection if isinstance(connection, Mapping) else None
+        if config is not None and config.get("region") == AUTO:
+            config = {**config, "region": conn.region}
+        target = config if config is not None else connection
+        return check_connection(spec, conn.region, lambda name, data: self.run(name, data, target))
 
     def paginate(self, name: str, input: Mapping[str, Any], connection: Any = None, *,
                  max_pages: int | None = None, max_items: int | None = None) -> Paginator:

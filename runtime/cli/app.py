@@ -14,7 +14,7 @@ import traceback
 from collections.abc import Sequence
 from typing import Any
 
-from . import calls
+from . import calls, check
 from .args import EXIT_CALL_FAILED, EXIT_OK, EXIT_USAGE, UsageError, make_runtime, print_json
 
 
@@ -80,6 +80,13 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     p.add_argument("--curl", action="store_true", help="print the request as a curl command (credentials masked)")
     p.add_argument("--sandbox", action="store_true", help="start an embedded sandbox and call it")
     p.add_argument("--strict", action="store_true", help="fail when a response breaks its output schema")
+    p.add_argument("--all", action="store_true", help="a paged operation: walk every page and print all items")
+    p.add_argument("--max-items", type=int, metavar="N", help="a paged operation: stop after N items (implies --all)")
+    p.add_argument("--max-pages", type=int, metavar="N", help="with --all: stop after N pages (default: declared)")
+    p = add("check", check.cmd_check, "test a connection: credentials and region, with a harmless call")
+    p.add_argument("connector", help="the connector, e.g. customerio-track")
+    p.add_argument("--connection", "-c",
+                   help="connection as JSON, @file, or ref:NAME (default: RELAYKIT_<CONNECTOR>_<FIELD> variables)")
     from . import automations, bulk
 
     p = add("bulk", bulk.command, "stream many inputs of an operation through its batch endpoint")

@@ -60,6 +60,16 @@ def read_data_arg(value: str | None, what: str) -> Any:
         raise UsageError("\n".join(lines)) from None
 
 
+def read_connection_arg(value: str | None) -> Any:
+    """`--connection`: `ref:NAME` (plugins, then `RELAYKIT_NAME_*`), JSON, @file, or None for the environment."""
+    if value and value.startswith("ref:"):
+        return value[4:]
+    connection = read_data_arg(value, "connection")
+    if connection is not None and not isinstance(connection, dict):
+        raise UsageError("--connection must be a JSON object of connection fields (or ref:NAME for a reference)")
+    return connection
+
+
 def make_runtime(args: argparse.Namespace, *, check_everything: bool = False) -> Any:
     """The runtime a command works with; `check_everything` also checks relaykit's own specs (validate)."""
     from ..runtime import Runtime

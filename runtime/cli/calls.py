@@ -7,7 +7,7 @@ import json
 import sys
 from typing import Any
 
-from .args import EXIT_OK, UsageError, make_runtime, print_json, read_data_arg
+from .args import EXIT_OK, make_runtime, print_json, read_connection_arg, read_data_arg
 
 
 def cmd_connectors(args: argparse.Namespace) -> int:
@@ -28,8 +28,12 @@ def cmd_operations(args: argparse.Namespace) -> int:
     rt = make_runtime(args)
     names = rt.operations(args.connector)
     if args.json:
-        print_json([rt.describe(n) | {"input_schema": None, "output_schema": None, "connection_schema": None}
-                     for n in names])
+        counts: dict[str, int] = {}
+        for name in names:
+            counts[name.split(".", 1)[0]] = counts.get(name.split(".", 1)[0], 0) + 1
+        print_json({"counts": {**counts, "total": len(names)},
+                    "operations": [rt.describe(n) | {"input_schema": None, "output_schema": None,
+                                                     "connection_schema": None} for n in names]})
         return EXIT_OK
     for name in names:
         op = rt.operation(name)
@@ -89,13 +93,7 @@ def cmd_call(args: argparse.Namespace) -> int:
     data = read_data_arg(args.input, "input")
     if data is None:
         data = {}
-    connection: Any = None
-    if args.connection and args.connection.startswith("ref:"):
-        connection = args.connection[4:]
-    else:
-        connection = read_data_arg(args.connection, "connection")
-        if connection is not None and not isinstance(connection, dict):
-            raise UsageError("--connection must be a JSON object of connection fields (or ref:NAME for a reference)")
+    connection: Any = read_connection_arg(args.connection)
     sandbox = None
     if args.sandbox:
         from ..sandbox import Sandbox
@@ -113,6 +111,8 @@ def cmd_call(args: argparse.Namespace) -> int:
             else:
                 print_json(request.to_dict())
             return EXIT_OK
+        if args.all or args.max_items is not None:
+            return _call_all(rt, args, data, connection)
         result = rt.run(args.name, data, connection)
         if args.json:
             print_json(result.to_dict())
@@ -127,3 +127,18 @@ def cmd_call(args: argparse.Namespace) -> int:
         if sandbox is not None:
             sandbox.stop()
         rt.close()
+
+
+def _call_all(rt: Any, args: argparse.Namespace, data: Any, connection: Any) -> int:
+    """`call --all` / `--max-items N`: every page of a paged operation; items as one JSON array (or JSON lines)."""
+    walk = rt.paginate(args.name, data, connection, max_pages=args.max_pages, max_items=args.max_items)
+    items = list(walk)
+    if args.json:
+        print_json({"items": items, "pages": walk.pages_read, "stopped_by": walk.stopped_by})
+    else:
+        print_json(items)
+    more = {"max_pages": " (more pages remain: raise --max-pages)", "repeated_cursor": " (the server repeated a "
+            "cursor)", "max_items": ""}.get(walk.stopped_by or "", "")
+    print(f"{len(items)} item(s) from {walk.pages_read} page(s){more}", file=sys.stderr)
+    return EXIT_OK
+

@@ -12,6 +12,7 @@ import re
 from collections.abc import Callable, Mapping
 from copy import deepcopy
 from typing import Any
+from urllib.parse import urljoin
 
 from jsonschema import Draft202012Validator
 
@@ -166,7 +167,11 @@ class SpecLoader:
             if reserved in fields:
                 problems.append(doc.problem(f"/connection/properties/{reserved}",
                                             "is added by relaykit; do not declare it"))
-        props["region"] = {"type": "string", "title": "Region", "enum": regions, "default": default_region}
+        lookup = data.get("region_lookup")
+        props["region"] = {"type": "string", "title": "Region", "enum": [*regions, *(["auto"] if lookup else [])],
+                           "default": default_region}
+        if lookup:
+            props["region"]["description"] = "`auto` asks Customer.io once per credential (cached; never guessed)"
         props["sandbox_url"] = {
             "type": "string",
             "title": "Sandbox URL",
@@ -211,6 +216,11 @@ class SpecLoader:
             else:
                 hints[int(key)] = text
         names = self._operation_names(source)
+        for block in ("region_lookup", "check"):
+            named = data.get(block, {}).get("operation")
+            if named is not None and named not in names:
+                problems.append(doc.problem(f"/{block}/operation", "is not an operation of this connector",
+                                            _hint(named, list(names))))
         if problems:
             raise SpecError(problems, f"{display}: invalid connector")
         return ConnectorSpec(
@@ -222,6 +232,8 @@ class SpecLoader:
             defaults=defaults, rate_limits=rate_limits, raw_rules=tuple(rules),
             message_from=tuple(errors.get("message_from", ())), request_id_header=errors.get("request_id_header"),
             hints=hints, operation_names=names, source=source, provider=provider, file=display,
+            region_lookup=(lookup["operation"], lookup["region"]) if lookup else None,
+            check=(data["check"]["operation"], data["check"].get("input", {})) if "check" in data else None,
         )
 
     @staticmethod
@@ -273,7 +285,8 @@ class SpecLoader:
             problems.append(doc.problem("/rate_limit_class", "is not declared by the connector",
                                         _hint(settings.rate_limit_class, list(connector.rate_limits))))
         batch = self._batch(connector, name, data.get("batch"), doc, problems)
-        pagination = _pagination(data.get("pagination"), input_schema, doc, problems)
+        fields = self._top_level_fields(input_schema, connector, schemas.get("input"))
+        pagination = _pagination(data.get("pagination"), fields, doc, problems)
         examples = tuple(data.get("examples", ()))
         if input_schema is not None:
             validator = self.store.validator(input_schema)
@@ -310,6 +323,20 @@ class SpecLoader:
         if item is None:
             return None
         return BatchItem(target, item, tuple(spread_paths(raw["item"])), whole_input_constants(raw["item"]))
+
+    def _top_level_fields(self, schema: Mapping[str, Any] | None, connector: ConnectorSpec,
+                          relative: str | None) -> set[str] | None:
+        """The input's top-level field names, following a wrapper's `$ref` (Beta shares App's schemas)."""
+        uri = self.store.uri(f"{connector.name}/", relative) if relative else None
+        for _ in range(4):
+            if schema is None or "properties" in schema or "$ref" not in schema or uri is None:
+                break
+            uri = urljoin(uri, schema["$ref"]).split("#", 1)[0]
+            try:
+                schema = self.store.load(uri)
+            except SpecError:
+                return None
+        return set(schema.get("properties", {})) if schema is not None else None
 
     def _operation_schema(self, connector: ConnectorSpec, relative: str | None, shared: str | None,
                           doc: Document, pointer: str, problems: list[Problem]) -> dict[str, Any] | None:
@@ -365,13 +392,13 @@ def _hint(name: str, choices: list[str]) -> str | None:
     return did_you_mean(suggest(name, choices)[:1])
 
 
-def _pagination(raw: Mapping[str, Any] | None, input_schema: Mapping[str, Any] | None, doc: Document,
+def _pagination(raw: Mapping[str, Any] | None, fields: set[str] | None, doc: Document,
                 problems: list[Problem]) -> Pagination | None:
     """The `pagination:` block; its cursor must be an input field, so a page request validates like any call."""
     if raw is None:
         return None
     cursor = raw["cursor_input"]
-    if input_schema is not None and cursor not in input_schema.get("properties", {}):
+    if fields is not None and cursor not in fields:
         problems.append(doc.problem("/pagination/cursor_input", f"the input schema has no field {cursor!r}",
                                     "declare the cursor (e.g. `start`) in the operation's input schema"))
     return Pagination(cursor_input=cursor, next=raw["next"], items=raw["items"], max_pages=raw.get("max_pages", 100))

@@ -126,6 +126,8 @@ class ConnectorSpec:
     source: ConnectorSource
     provider: str
     file: str
+    region_lookup: tuple[str, str] | None = None  # (operation, pointer to the region in its output)
+    check: tuple[str, Mapping[str, Any]] | None = None  # (operation, input) of the harmless connection check
 
     @property
     def regions(self) -> tuple[str, ...]:
