@@ -354,6 +354,15 @@ class _Loader:
         for where, refs in references:
             self.check_references(refs, where, earlier, later, raw["id"], done, inputs_schema)
 
+        paginate = None
+        if raw.get("paginate"):
+            paginate = raw["paginate"] if isinstance(raw["paginate"], dict) else {}
+            if kind != "operation":
+                self.add(f"{pointer}/paginate", "paginate applies only to an operation step")
+            elif op is not None and op.pagination is None:
+                self.add(f"{pointer}/paginate", f"{uses} does not page",
+                         "paginate operations that declare `pagination:` (see `relaykit describe`)")
+
         retry = RetrySpec()
         if "retry" in raw:
             r = raw["retry"]
@@ -368,6 +377,7 @@ class _Loader:
             id=raw["id"], uses=uses, kind=kind, pointer=pointer, title=raw.get("name", ""), connection=connection,
             with_=with_compiled, condition=condition, condition_per_item=per_item and loops, for_each=for_each,
             max_parallel=raw.get("max_parallel", 1), on_error=raw.get("on_error", "fail"), retry=retry,
+            paginate=paginate,
         )
 
     def step_connection(self, raw: dict[str, Any], pointer: str, op: Any,

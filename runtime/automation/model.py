@@ -96,6 +96,7 @@ class Step:
     condition_per_item: bool = False  # the condition reads item/index: it filters loop items
     for_each: Compiled | None = None
     max_parallel: int = 1
+    paginate: Mapping[str, int] | None = None  # walk a paged operation: {} (declared stops), max_items, max_pages
     on_error: str = "fail"
     retry: RetrySpec = RetrySpec()
 

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..call.dedupe import input_idempotency, with_dedupe_id
 from ..call.executor import validate_input
+from ..call.pagination import Paginator
 from ..errors import (
     AutomationError,
     CallError,
@@ -317,6 +318,11 @@ class Runner:
         if self.dry_run:
             request = self.rt.dry_run(step.uses, validated, config)
             return validated, None, None, 0, request.to_dict()
+        if step.paginate is not None:
+            walk = Paginator(op, validated, lambda page: self.rt.run(step.uses, page, config), **step.paginate)
+            items = list(walk)
+            return validated, {"items": items, "pages": walk.pages_read, "stopped_by": walk.stopped_by}, 200, \
+                walk.pages_read, None
         result = self.rt.run(step.uses, validated, config)
         return validated, result.output, result.status, result.attempts, None
 
