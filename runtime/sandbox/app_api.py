@@ -48,6 +48,15 @@ from .app_sends import (
     send_sms,
     send_whatsapp,
 )
+from .app_workspace import (
+    create_reporting_webhook,
+    delete_reporting_webhook,
+    get_reporting_webhook,
+    ip_addresses,
+    list_reporting_webhooks,
+    list_workspaces,
+    update_reporting_webhook,
+)
 from .routing import Route, Router, route
 
 __all__ = ["error_body", "routes"]
@@ -104,6 +113,13 @@ def _table() -> list[tuple[str, str, Any, dict[str, Any]]]:
         ("POST", "objects", search_objects, {}),
         ("GET", "objects/{object_type_id}/{object_id}/attributes", object_attributes, {}),
         ("GET", "objects/{object_type_id}/{object_id}/relationships", object_relationships, {}),
+        ("GET", "reporting_webhooks", list_reporting_webhooks, {"app_only": True}),
+        ("POST", "reporting_webhooks", create_reporting_webhook, {"app_only": True}),
+        ("GET", "reporting_webhooks/{webhook_id}", get_reporting_webhook, {"app_only": True}),
+        ("PUT", "reporting_webhooks/{webhook_id}", update_reporting_webhook, {"app_only": True}),
+        ("DELETE", "reporting_webhooks/{webhook_id}", delete_reporting_webhook, {"app_only": True}),
+        ("GET", "workspaces", list_workspaces, {"app_only": True}),
+        ("GET", "info/ip_addresses", ip_addresses, {"app_only": True}),
     ]
 
 

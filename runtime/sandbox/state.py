@@ -74,6 +74,7 @@ class Workspace:
             self.metrics: list[dict[str, Any]] = []
             self.forms: dict[str, dict[str, Any]] = {}
             self.unsubscribes: list[dict[str, Any]] = []
+            self.reporting_webhooks: dict[int, dict[str, Any]] = {}
             self.activities: list[dict[str, Any]] = []
             self.pending_deliveries: list[dict[str, Any]] = []
             #: Activity rows of anonymous events, by event id, so attaching the event attaches its row.
@@ -630,6 +631,7 @@ class Workspace:
                     "metrics": self.metrics,
                     "forms": list(self.forms.values()),
                     "unsubscribes": self.unsubscribes,
+                    "reporting_webhooks": list(self.reporting_webhooks.values()),
                     "activities": self.activities,
                 },
                 default=str,

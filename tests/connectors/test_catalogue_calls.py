@@ -87,6 +87,10 @@ PREPARE: dict[str, Callable[[Runtime, Any], None]] = {
     "customerio-app.get_message": lambda rt, sb: {"message_id": rt.run(
         "customerio-app.send_email", {"transactional_message_id": 1, "identifiers": {"email": "ada@example.com"},
                                       "to": "ada@example.com"}, sb.connection("customerio-app")).output["delivery_id"]},
+    **{f"customerio-app.{name}": lambda rt, sb: rt.run(
+        "customerio-app.create_reporting_webhook", {"name": "hook", "endpoint": "https://hooks.example.com/cio",
+                                                    "events": ["email_sent"]}, sb.connection("customerio-app"))
+       for name in ("get_reporting_webhook", "update_reporting_webhook", "delete_reporting_webhook")},
     "customerio-app.get_object_attributes": lambda rt, sb: _related(rt, sb),
     "customerio-app.get_object_relationships": lambda rt, sb: _related(rt, sb),
     "customerio-app.list_broadcast_trigger_errors": lambda rt, sb: rt.run(
@@ -134,6 +138,10 @@ EFFECTS: dict[str, Callable[[dict[str, Any]], bool]] = {
     "customerio-app.export_customers": lambda s: len(s["exports"]) == 1,
     "customerio-app.export_deliveries": lambda s: len(s["exports"]) == 1,
     "customerio-app.send_email": lambda s: len(s["messages"]) == 1,
+    "customerio-app.create_reporting_webhook": lambda s: s["reporting_webhooks"][0]["events"] == [
+        "email_delivered", "email_bounced"],
+    "customerio-app.update_reporting_webhook": lambda s: s["reporting_webhooks"][0]["disabled"] is True,
+    "customerio-app.delete_reporting_webhook": lambda s: s["reporting_webhooks"] == [],
     "customerio-app.send_push": lambda s: len(s["messages"]) == 1,
     "customerio-app.send_sms": lambda s: len(s["messages"]) == 1,
     "customerio-track.entity": lambda s: _people(s).get("42", {}).get("attributes", {}).get("plan") == "pro"
