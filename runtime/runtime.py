@@ -25,7 +25,7 @@ from .call.region import AUTO, RegionResolver
 from .errors import PluginError, Problem, RelaykitError, SpecError, UnknownConnectorError, UnknownOperationError
 from .models import HttpRequest, Result
 from .names import suggest
-from .plugins.manager import PluginInfo, build_plugin_manager, describe_plugins, provider_name
+from .plugins.manager import BrokenPlugin, PluginInfo, build_plugin_manager, describe_plugins, provider_name
 from .plugins.registry import AuthRegistrar, ConnectorRegistrar, OperationKindRegistrar
 from .redact import install_log_filter
 from .specs.jsonschemas import SchemaStore
@@ -113,8 +113,9 @@ class Runtime:
         rate_limit_store: LimiterStore | None = None,
     ) -> None:
         install_log_filter()
+        self._broken: list[BrokenPlugin] = []
         self._pm = build_plugin_manager(plugins, load_entry_points=load_entry_points, disable=disable_plugins,
-                                        only=only_plugins)
+                                        only=only_plugins, broken=self._broken)
         self._environ = environ if environ is not None else os.environ
         self._lock = threading.RLock()
         self._provider_cache: dict[int, str] = {}
@@ -166,9 +167,18 @@ class Runtime:
     def _collect(self, registrar: Any, hook_name: str) -> Any:
         """Call one contribution hook plugin by plugin, so each registration knows its provider."""
         caller = getattr(self._pm.hook, hook_name)
+        installed = {id(plugin) for plugin, _ in self._pm.list_plugin_distinfo()}
         for impl in reversed(caller.get_hookimpls()):
             registrar.current_provider = provider_name(self._pm, impl.plugin, self._provider_cache)
-            impl.function(registry=registrar)
+            try:
+                impl.function(registry=registrar)
+            except PluginError:
+                raise
+            except Exception as exc:  # an installed plugin's bug is reported, not fatal to the others
+                if id(impl.plugin) not in installed:
+                    raise
+                self._broken.append(BrokenPlugin(impl.plugin_name, registrar.current_provider,
+                                                 f"{hook_name} raised {type(exc).__name__}: {exc}"))
         registrar.current_provider = "relaykit"
         return registrar
 
@@ -217,6 +227,10 @@ class Runtime:
         spec = self._connectors.get(name)
         if spec is not None:
             return spec
+        if name not in self._sources:
+            for broken in self._broken:
+                if broken.name == name:
+                    raise PluginError(f"connector {name!r} cannot load: {broken}")
         source = self._sources.source(name)
         with self._lock:
             if name not in self._connectors:
@@ -228,6 +242,22 @@ class Runtime:
     def connectors(self) -> list[dict[str, Any]]:
         """Every connector's summary: name, title, version, regions, operations, provider."""
         return [self.connector(name).summary() for name in self.connector_names()]
+
+    def catalogue(self) -> tuple[list[dict[str, Any]], list[BrokenPlugin]]:
+        """The summaries of every connector that loads, and what cannot load (one never hides the others)."""
+        summaries: list[dict[str, Any]] = []
+        broken = list(self._broken)
+        for name in self.connector_names():
+            try:
+                summaries.append(self.connector(name).summary())
+            except (SpecError, PluginError) as exc:
+                problem = "; ".join(str(p) for p in exc.problems) if isinstance(exc, SpecError) else str(exc)
+                broken.append(BrokenPlugin(name, self._sources.provider(name), problem))
+        return summaries, broken
+
+    def broken_plugins(self) -> list[BrokenPlugin]:
+        """Installed plugins left out because they failed to import or register (name, provider, problem)."""
+        return list(self._broken)
 
     def operations(self, connector: str | None = None) -> list[str]:
         """Qualified operation names (`connector.operation`), for one connector or all."""

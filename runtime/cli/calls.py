@@ -13,20 +13,32 @@ from .args import EXIT_OK, make_runtime, print_json, read_connection_arg, read_d
 def cmd_connectors(args: argparse.Namespace) -> int:
     """List connectors."""
     rt = make_runtime(args)
-    infos = rt.connectors()
+    infos, broken = rt.catalogue()
     if args.json:
         print_json(infos)
-        return EXIT_OK
-    for info in infos:
-        print(f"{info['name']:<24} {info['version']:<8} {info['title']}")
-        print(f"{'':<24} regions: {', '.join(info['regions'])}; operations: {len(info['operations'])}")
+    else:
+        for info in infos:
+            print(f"{info['name']:<24} {info['version']:<8} {info['title']}")
+            print(f"{'':<24} regions: {', '.join(info['regions'])}; operations: {len(info['operations'])}")
+    report_broken(broken)
     return EXIT_OK
+
+
+def report_broken(broken: list[Any]) -> None:
+    """One warning per plugin or connector that cannot load; the listing above it still stands."""
+    for item in broken:
+        print(f"warning: not loaded: {item}", file=sys.stderr)
 
 
 def cmd_operations(args: argparse.Namespace) -> int:
     """List operations."""
     rt = make_runtime(args)
-    names = rt.operations(args.connector)
+    if args.connector:
+        names = rt.operations(args.connector)
+    else:  # every connector that loads; the broken ones are reported, not fatal
+        infos, broken = rt.catalogue()
+        names = [f"{info['name']}.{op}" for info in infos for op in info["operations"]]
+        report_broken(broken)
     if args.json:
         counts: dict[str, int] = {}
         for name in names:

@@ -30,6 +30,21 @@ log = logging.getLogger("relaykit.plugins")
 
 
 @dataclass(frozen=True)
+class BrokenPlugin:
+    """A plugin (or the connector it registered) that cannot load; reported, never hiding the others."""
+
+    name: str
+    provider: str
+    problem: str
+
+    def __str__(self) -> str:
+        return f"{self.name} (from {self.provider}): {self.problem}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "provider": self.provider, "problem": self.problem}
+
+
+@dataclass(frozen=True)
 class PluginInfo:
     """One loaded plugin: its name, the distribution that ships it, and the hooks it implements."""
 
@@ -56,8 +71,14 @@ def build_plugin_manager(
     load_entry_points: bool = True,
     disable: Iterable[str] | None = None,
     only: Iterable[str] | None = None,
+    broken: list[BrokenPlugin] | None = None,
 ) -> pluggy.PluginManager:
-    """A fresh manager with the essential plugin, the given plugin objects and the entry points."""
+    """A fresh manager with the essential plugin, the given plugin objects and the entry points.
+
+    An entry point that fails to import, or implements a hook relaykit does not know, is left out
+    and appended to `broken` (name, distribution, problem); plugins given in code still raise.
+    """
+    broken = [] if broken is None else broken
     pm = pluggy.PluginManager(hookspecs.PROJECT)
     pm.add_hookspecs(hookspecs)
     pm.register(_builtins, name=ESSENTIAL)
@@ -75,16 +96,45 @@ def build_plugin_manager(
                     pm.set_blocked(ep.name)
         try:
             pm.load_setuptools_entrypoints(ENTRY_POINT_GROUP)
-        except Exception as exc:  # a broken third-party plugin must not be a traceback
-            raise PluginError(f"cannot load a {ENTRY_POINT_GROUP} plugin: {type(exc).__name__}: {exc}") from None
-    try:
-        pm.check_pending()
-    except pluggy.PluginValidationError as exc:
-        raise PluginError(f"plugin {exc.plugin!r} implements an unknown hook: {exc}") from None
+        except Exception:  # one broken plugin must not hide the others: load the rest one by one
+            _load_one_by_one(pm, broken)
+    _drop_invalid_entry_points(pm, broken)
     if os.environ.get("RELAYKIT_TRACE_PLUGINS") == "1":
         pm.trace.root.setwriter(lambda msg: log.debug("%s", msg.rstrip()))
         pm.enable_tracing()
     return pm
+
+
+def _load_one_by_one(pm: pluggy.PluginManager, broken: list[BrokenPlugin]) -> None:
+    for dist in metadata.distributions():
+        for ep in dist.entry_points:
+            if ep.group != ENTRY_POINT_GROUP or pm.get_plugin(ep.name) or pm.is_blocked(ep.name):
+                continue
+            try:
+                pm.load_setuptools_entrypoints(ENTRY_POINT_GROUP, name=ep.name)
+            except Exception as exc:  # ImportError, SyntaxError, whatever the plugin's module raises
+                pm.set_blocked(ep.name)
+                provider = f"{dist.metadata['Name']} {dist.version}"
+                broken.append(BrokenPlugin(ep.name, provider, f"cannot import {ep.value}: {type(exc).__name__}"
+                                                              f": {exc}"))
+
+
+def _drop_invalid_entry_points(pm: pluggy.PluginManager, broken: list[BrokenPlugin]) -> None:
+    """Unregister entry-point plugins that implement unknown hooks; plugins given in code raise."""
+    from_dists = {id(plugin): dist for plugin, dist in pm.list_plugin_distinfo()}
+    while True:
+        try:
+            pm.check_pending()
+            return
+        except pluggy.PluginValidationError as exc:
+            dist = from_dists.get(id(exc.plugin))
+            if dist is None:
+                raise PluginError(f"plugin {exc.plugin!r} implements an unknown hook: {exc}") from None
+            name = pm.get_name(exc.plugin) or repr(exc.plugin)
+            pm.unregister(exc.plugin)
+            pm.set_blocked(name)
+            broken.append(BrokenPlugin(name, f"{dist.metadata['Name']} {dist.version}",
+                                       f"implements an unknown hook: {exc}"))
 
 
 def describe_plugins(pm: pluggy.PluginManager) -> list[PluginInfo]:

@@ -138,7 +138,7 @@ class SpecLoader:
         display = _display(source.connector, f"{source.name}/connector.yaml")
         if not source.connector.is_file():
             raise SpecError(Problem(f"connector file not found for {source.name!r} (provided by {provider})",
-                                    file=display))
+                                    file=display, hint="does the distribution ship its spec files as package data?"))
         doc = load_yaml_file(source.connector, display=display)
         problems = _meta_problems(doc, *self._meta_schema("connector.schema.json"))
         if problems:
