@@ -50,12 +50,31 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 # -- parser ---------------------------------------------------------------------------------------
+EXAMPLES = """\
+examples:
+  relaykit demo                                   a tour against an embedded sandbox (no account needed)
+  relaykit connectors                             what is installed
+  relaykit describe customerio-track.track_event  the operation's fields, as a form would show them
+  relaykit call customerio-track.track_event --sandbox \\
+      --input '{"identifier": "ada@example.com", "name": "signed_up"}'
+  relaykit call customerio-track.track_event --connection ref:prod --curl --input @event.json
+  relaykit examples                               the shipped automations; `relaykit run onboard_user --sandbox`
+  relaykit new connector acme-notes               a connector package that passes its own tests
+
+Connections come from --connection (JSON, @file, ref:NAME) or RELAYKIT_<CONNECTOR>_<FIELD> variables.
+Exit codes: 0 ok, 1 the call failed, 2 bad usage, spec, connection or input (nothing was sent).
+"""
+
+
 def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     """The argparse parser for every command."""
-    parser = argparse.ArgumentParser(prog="relaykit", description="Run workflow connector operations.")
+    from ..version import __version__
+
+    parser = argparse.ArgumentParser(prog="relaykit", description="Run workflow connector operations.",
+                                     epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--version", action="version", version=f"relaykit {__version__}")
     parser.add_argument("--debug", action="store_true", help="show tracebacks (secrets still scrubbed)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    sub.required = True
 
     def add(name: str, func: Any, help_text: str) -> argparse.ArgumentParser:
         p = sub.add_parser(name, help=help_text, description=help_text)
@@ -77,7 +96,9 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     p.add_argument("--connection", "-c",
                    help="connection as JSON, @file, or ref:NAME (default: RELAYKIT_<CONNECTOR>_<FIELD> variables)")
     p.add_argument("--dry-run", action="store_true", help="print the request instead of sending it")
-    p.add_argument("--curl", action="store_true", help="print the request as a curl command (credentials masked)")
+    p.add_argument("--curl", action="store_true",
+                   help="dry run: print a curl command instead of sending; it reads the credentials from the "
+                        "connection's RELAYKIT_<REF>_<FIELD> variables, so no secret is printed")
     p.add_argument("--sandbox", action="store_true", help="start an embedded sandbox and call it")
     p.add_argument("--strict", action="store_true", help="fail when a response breaks its output schema")
     p.add_argument("--all", action="store_true", help="a paged operation: walk every page and print all items")
@@ -122,7 +143,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `relaykit` command."""
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser(argv)
+    if not argv:  # a bare `relaykit`: the overview and examples, not one line about a missing argument
+        parser.print_help(sys.stderr)
+        return EXIT_USAGE
     args = parser.parse_args(argv)
+    if getattr(args, "func", None) is None:  # only global options, e.g. `relaykit --debug`
+        parser.print_help(sys.stderr)
+        return EXIT_USAGE
     debug = bool(getattr(args, "debug", False))
     from ..errors import CallError, RelaykitError
 

@@ -100,12 +100,13 @@ def cmd_plugins(args: argparse.Namespace) -> int:
 
 
 def cmd_call(args: argparse.Namespace) -> int:
-    """Run (or dry-run) one operation."""
+    """Run (or dry-run) one operation; `--curl` is a dry run that prints a runnable curl command."""
     rt = make_runtime(args)
     data = read_data_arg(args.input, "input")
     if data is None:
         data = {}
     connection: Any = read_connection_arg(args.connection)
+    reference = connection if isinstance(connection, str) else None
     sandbox = None
     if args.sandbox:
         from ..sandbox import Sandbox
@@ -117,7 +118,14 @@ def cmd_call(args: argparse.Namespace) -> int:
         if args.dry_run or args.curl:
             request = rt.dry_run(args.name, data, connection)
             if args.curl:
-                print(request.to_curl())
+                from .curl import runnable_curl
+
+                command, variables = runnable_curl(request, rt.operation(args.name).connector, reference)
+                print(command)
+                note = "dry run (--curl): nothing was sent"
+                if variables:
+                    note += "; the command reads " + ", ".join(f"${v}" for v in variables) + " (set them first)"
+                print(f"relaykit: {note}", file=sys.stderr)
             elif args.json:
                 print_json(request.to_dict())
             else:

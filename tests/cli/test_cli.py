@@ -55,7 +55,8 @@ def test_eu_region_and_curl(capsys):
     code, out, _ = run_cli(capsys, "call", "customerio-track.delete_customer", "--input", '{"identifier": "a/b"}',
                            "--connection", conn, "--curl")
     assert code == 0
-    assert "https://track-eu.customer.io/api/v1/customers/a%2Fb" in out and "Authorization: ***" in out
+    assert "https://track-eu.customer.io/api/v1/customers/a%2Fb" in out
+    assert '-u "${RELAYKIT_CUSTOMERIO_TRACK_SITE_ID}:${RELAYKIT_CUSTOMERIO_TRACK_API_KEY}"' in out
     assert leaks(out) == []
 
 
