@@ -188,7 +188,8 @@ class Runner:
                 result = self._failed(StepError(f"{step.pointer}/if: {exc}"), started)
                 return StepRun(step.id, step.uses, "failed", time.perf_counter() - started, result=result)
             if not go:
-                reason = "condition is false" + (" (dry run: earlier outputs are unknown)" if self.dry_run else "")
+                reason = f"if: {step.condition.source} is false" + (
+                    " (dry run: earlier outputs are unknown)" if self.dry_run else "")
                 return StepRun(step.id, step.uses, "skipped", time.perf_counter() - started, reason=reason)
         if not step.loops:
             result = self.run_once(step, context, started)

@@ -30,14 +30,24 @@ def _run_example_automation(rt: Runtime, sandbox: Any, json_output: bool) -> dic
     connections = {name: sandbox.connection(ref.connector) for name, ref in automation.connections.items()}
     # send_welcome off: broadcast triggers are limited to 1 per 10 s and the tour just used it
     # (relaykit would wait for the limit rather than earn a 429, but a demo should not sit idle)
-    inputs = {"user_id": "grace", "email": "grace@example.com", "plan": "team", "send_welcome": False}
+    inputs = {"user_id": "ada", "email": "ada@example.com", "plan": "team", "send_welcome": False}
     run = rt.run_automation(automation, inputs, connections)
     if not json_output:
         _line()
-        _line("  an automation (examples/onboard_user.yaml), as `relaykit run` reports it:")
+        _line("  Ada upgrades to the team plan: the example automation (relaykit run onboard_user), as it reports:")
         for text in format_report(run).splitlines():
             _line("    " + text)
+        _line("    (welcome is skipped on purpose: the demo passes send_welcome=false because broadcast triggers")
+        _line("     are limited to 1 per 10 s and the tour just triggered one; it is not a failure)")
     return run.to_dict()
+
+
+def _refusal(exc: InputValidationError | RegionMismatchError) -> str:
+    """One readable line per refusal: which call, and what relaykit said (no request path)."""
+    if isinstance(exc, RegionMismatchError):
+        return (f"{exc.connector}.{exc.operation} with region 'eu': {exc.message} "
+                f"(the redirect was not followed with the credentials)")
+    return str(exc)
 
 
 def run_demo(json_output: bool = False) -> int:
@@ -85,12 +95,12 @@ def run_demo(json_output: bool = False) -> int:
             rt.run("customerio-track.track_event", {"identifier": "..", "name": "x", "timestamp": 1700000000000},
                    track)
         except InputValidationError as exc:
-            refused.append(str(exc))
+            refused.append(_refusal(exc))
         try:
             rt.run("customerio-track.track_event", {"identifier": "ada@example.com", "name": "x"},
                    {**track, "region": "eu"})
         except RegionMismatchError as exc:
-            refused.append(str(exc))
+            refused.append(_refusal(exc))
         received = len(sandbox.journal())
         attributes = (profile.get("body") or {}).get("customer", {}).get("attributes", {})
         if json_output:
