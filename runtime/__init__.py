@@ -33,6 +33,7 @@ from .errors import (
     SpecError,
     TransportError,
     UnknownConnectorError,
+    UnknownExampleError,
     UnknownNameError,
     UnknownOperationError,
 )
@@ -73,6 +74,7 @@ __all__ = [
     "SpecError",
     "TransportError",
     "UnknownConnectorError",
+    "UnknownExampleError",
     "UnknownNameError",
     "UnknownOperationError",
     "__version__",

@@ -6,7 +6,8 @@ RelaykitError                        str() never contains secrets or payload val
 ├── PluginError                      hook or registration problems (duplicate connectors, ...)
 ├── UnknownNameError (KeyError)
 │   ├── UnknownConnectorError [name, suggestions]
-│   └── UnknownOperationError [name, suggestions]
+│   ├── UnknownOperationError [name, suggestions]
+│   └── UnknownExampleError [name, suggestions]
 ├── ConnectionConfigError (ValueError) [connector, problems]     before sending
 ├── SettingsError (ValueError) [setting, problems]               a bad `Runtime(...)` setting
 ├── InputValidationError (ValueError) [connector, operation, problems]   before sending
@@ -156,6 +157,12 @@ class UnknownOperationError(UnknownNameError):
     """The connector has no operation of that name."""
 
     what = "operation"
+
+
+class UnknownExampleError(UnknownNameError):
+    """No example automation of that name ships with relaykit."""
+
+    what = "example"
 
 
 class ConnectionConfigError(_ProblemsMixin, RelaykitError, ValueError):

@@ -375,7 +375,7 @@ class Runtime:
 
     # -- automations --------------------------------------------------------------------------
     def load_automation(self, path: str | os.PathLike[str]) -> Automation:
-        """Load and check an automation file; `SpecError` with file:line for every problem."""
+        """Load and check an automation file, or a shipped example by name (`example:onboard_user`)."""
         from .automation.loader import load_automation
 
         return load_automation(self, path)

@@ -15,6 +15,7 @@ TREE = [
     (E.UnknownNameError, KeyError),
     (E.UnknownConnectorError, E.UnknownNameError),
     (E.UnknownOperationError, E.UnknownNameError),
+    (E.UnknownExampleError, E.UnknownNameError),
     (E.ConnectionConfigError, E.RelaykitError),
     (E.ConnectionConfigError, ValueError),
     (E.SettingsError, E.RelaykitError),

@@ -27,6 +27,7 @@ from ..specs.documents import Document, dump_pointer, load_json_file, load_yaml,
 from ..specs.jsonschemas import FORMAT_CHECKER, DataValidator, error_problems
 from ..templates.compiled import Compiled, compile_value
 from .conditions import compile_condition
+from .examples import PREFIX, example_file, example_name
 from .input_schema import inputs_schema_problems
 from .model import BUILTIN_STEPS, Automation, ConnectionRef, RetrySpec, Step
 from .webhook_step import WEBHOOK_INPUT_SCHEMA, header_problems
@@ -73,7 +74,13 @@ def schema_validator(rt: AutomationHost, schema: Mapping[str, Any]) -> Any:
 
 
 def load_automation(rt: AutomationHost, path: str | os.PathLike[str], *, display: str | None = None) -> Automation:
-    """Load and validate an automation file; `SpecError` listing every problem with file:line."""
+    """Load and validate an automation file; `SpecError` listing every problem with file:line.
+
+    `example:NAME` (or a bare NAME that is no file) loads one of the examples shipped with relaykit.
+    """
+    name = example_name(path)
+    if name is not None:
+        return parse_automation(rt, example_file(name).read_bytes(), display or f"{PREFIX}{name}")
     return _Loader(rt, load_yaml_file(path, display=display or str(path))).build()
 
 

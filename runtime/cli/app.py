@@ -49,6 +49,18 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return run_demo(json_output=args.json)
 
 
+def _examples(args: argparse.Namespace) -> int:
+    from . import examples
+
+    return examples.command(args)
+
+
+def _examples_arguments(parser: argparse.ArgumentParser) -> None:
+    from . import examples
+
+    examples.add_arguments(parser)
+
+
 # -- parser ---------------------------------------------------------------------------------------
 EXAMPLES = """\
 examples:
@@ -116,6 +128,8 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     automations.add_run_arguments(p)
     p = add("serve", automations.serve_command, "run an automation once per Customer.io reporting webhook")
     automations.add_serve_arguments(p)
+    p = add("examples", _examples, "list the shipped example automations; show or copy one out to start from")
+    _examples_arguments(p)
     add("plugins", calls.cmd_plugins, "list loaded plugins and their distributions")
     add("demo", cmd_demo, "run a short tour against an embedded sandbox")
     p = add("sandbox", cmd_sandbox, "serve the local Customer.io emulator")

@@ -34,9 +34,13 @@ def _connections_arg(value: str | None) -> dict[str, Any]:
 
 def _load(rt: Any, path: str) -> Automation:
     from ..automation import load_automation
+    from ..automation.examples import example_name, example_names
+    from ..names import did_you_mean, suggest
 
-    if not Path(path).is_file():
-        raise UsageError(f"{path}: file not found")
+    if not Path(path).is_file() and example_name(path) is None:
+        hint = did_you_mean(suggest(Path(path).stem, example_names()))
+        raise UsageError(f"{path}: no such file or shipped example" + (f" ({hint})" if hint else "")
+                         + "; `relaykit examples` lists the examples")
     return load_automation(rt, path)
 
 
@@ -45,7 +49,7 @@ def _load(rt: Any, path: str) -> Automation:
 
 def add_run_arguments(parser: argparse.ArgumentParser) -> None:
     """Arguments of `relaykit run` (the lead registers the sub-command; `--json` is added by cli.py)."""
-    parser.add_argument("automation", help="the automation YAML file")
+    parser.add_argument("automation", help="the automation YAML file, or a shipped example's name (relaykit examples)")
     parser.add_argument("--input", "-i", help="inputs as JSON, @file (.json/.yaml) or - for stdin")
     parser.add_argument("--connections", "-c",
                         help="@file (.json/.yaml) mapping connection names to their fields (secrets may live here); "
@@ -152,7 +156,8 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
     """Arguments of `relaykit serve`."""
     from ..webhooks.defaults import DEFAULT_MAX_BODY_BYTES, DEFAULT_TOLERANCE, SIGNING_KEYS_ENV
 
-    parser.add_argument("automation", help="the automation YAML file to run once per webhook event")
+    parser.add_argument("automation", help="the automation YAML file (or a shipped example's name) to run once per "
+                                           "webhook event")
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default: loopback only)")
     parser.add_argument("--port", type=int, default=8787, help="port (default 8787; 0 picks a free one)")
     parser.add_argument("--path", default="/", help="URL path to accept events on (default /)")

@@ -19,14 +19,10 @@ def _line(text: str = "") -> None:
 
 
 def _run_example_automation(rt: Runtime, sandbox: Any, json_output: bool) -> dict[str, Any]:
-    """Run the packaged examples/onboard_user.yaml against the sandbox and print its report."""
-    from importlib import resources
-
-    from ..automation import parse_automation
+    """Run the shipped example `onboard_user` against the sandbox and print its report."""
     from .automations import format_report
 
-    source = resources.files("relaykit.examples") / "onboard_user.yaml"
-    automation = parse_automation(rt, source.read_bytes(), "examples/onboard_user.yaml")
+    automation = rt.load_automation("example:onboard_user")
     connections = {name: sandbox.connection(ref.connector) for name, ref in automation.connections.items()}
     # send_welcome off: broadcast triggers are limited to 1 per 10 s and the tour just used it
     # (relaykit would wait for the limit rather than earn a 429, but a demo should not sit idle)
