@@ -153,6 +153,7 @@ class _Loader:
         self.doc = doc
         self.problems: list[Problem] = []
         self.filters = runtime_filters(rt)
+        self.loop_ids: set[str] = set()
 
     def add(self, pointer: str, message: str, hint: str | None = None) -> None:
         self.problems.append(self.doc.problem(pointer, message, hint))
@@ -190,18 +191,19 @@ class _Loader:
         if not isinstance(data, dict):
             raise SpecError(self.doc.problem("", "an automation must be a mapping"), "invalid automation")
         errors = list(_meta_validator().iter_errors(data))
-        if errors:
-            self.extend(error_problems(errors))
+        self.extend(error_problems(errors))
+        unsound = _unsound_steps(errors)
+        if unsound is None:  # the file's frame is wrong: what follows could only guess
             raise SpecError(self.problems, f"{self.doc.file}: invalid automation")
         inputs_schema, inputs_validator = self.inputs(data.get("inputs"))
         connections = self.connections(data.get("connections") or {})
-        steps = self.steps(data["steps"], connections, inputs_schema)
+        steps = self.steps(data["steps"], connections, inputs_schema, unsound)
         outputs = None
         if "outputs" in data:
             outputs = self.compile(data["outputs"], "/outputs", STEP_ROOTS)
             if outputs is not None:
-                ids = [s.id for s in steps]
-                self.check_references(outputs.references(), "/outputs", ids, [], None, steps, inputs_schema)
+                ids = [i for i in _step_ids(data["steps"]) if i is not None]
+                self.check_references(outputs.references(), "/outputs", ids, [], None, inputs_schema)
         if self.problems:
             raise SpecError(self.problems, f"{self.doc.file}: invalid automation")
         return Automation(
@@ -266,17 +268,26 @@ class _Loader:
 
     # -- steps --------------------------------------------------------------------------------
     def steps(self, raw_steps: list[dict[str, Any]], connections: dict[str, ConnectionRef],
-              inputs_schema: Mapping[str, Any]) -> list[Step]:
-        ids = [s["id"] for s in raw_steps]
+              inputs_schema: Mapping[str, Any], unsound: set[int]) -> list[Step]:
+        """Check every step; a broken step still counts as declared, so it causes no errors elsewhere."""
+        ids = _step_ids(raw_steps)
+        # whether a step loops is read from the file, so a step with its own problems changes nothing for
+        # the steps that read it (steps.lines[0] stays valid when `lines` has a misspelt `uses:`)
+        self.loop_ids = {i for i, raw in zip(ids, raw_steps, strict=True) if i is not None and "for_each" in raw}
         seen: dict[str, int] = {}
         steps: list[Step] = []
         for index, raw in enumerate(raw_steps):
             pointer = f"/steps/{index}"
-            if raw["id"] in seen:
-                self.add(f"{pointer}/id", f"duplicate step id {raw['id']!r} (first used by step {seen[raw['id']] + 1})")
-            else:
-                seen[raw["id"]] = index
-            step = self.step(raw, pointer, connections, ids[:index], ids[index + 1:], steps, inputs_schema)
+            sid = ids[index]
+            if sid is not None and sid in seen:
+                self.add(f"{pointer}/id", f"duplicate step id {sid!r} (first used by step {seen[sid] + 1})")
+            elif sid is not None:
+                seen[sid] = index
+            if index in unsound:  # its shape is wrong (reported above): its contents cannot be checked
+                continue
+            earlier = [i for i in ids[:index] if i is not None]
+            later = [i for i in ids[index + 1:] if i is not None]
+            step = self.step(raw, pointer, connections, earlier, later, steps, inputs_schema)
             if step is not None:
                 steps.append(step)
         return steps
@@ -359,7 +370,7 @@ class _Loader:
         if for_each is not None:
             references.append((f"{pointer}/for_each", for_each.references()))
         for where, refs in references:
-            self.check_references(refs, where, earlier, later, raw["id"], done, inputs_schema)
+            self.check_references(refs, where, earlier, later, raw["id"], inputs_schema)
 
         paginate = None
         if raw.get("paginate"):
@@ -454,17 +465,17 @@ class _Loader:
         return None
 
     def check_references(self, refs: set[tuple[str | int, ...]], pointer: str, earlier: list[str], later: list[str],
-                         own: str | None, done: list[Step], inputs_schema: Mapping[str, Any]) -> None:
-        loops = {s.id for s in done if s.loops}
+                         own: str | None, inputs_schema: Mapping[str, Any]) -> None:
+        loops = self.loop_ids
         for ref in sorted(refs, key=lambda r: json.dumps(r, default=str)):
             if ref[0] == "steps":
                 if len(ref) < 2 or not isinstance(ref[1], str):
                     self.add(pointer, "name a step: steps.<id>.output")
                     continue
                 sid = ref[1]
-                if sid == own:
+                if sid == own and sid not in earlier:
                     self.add(pointer, f"step {sid!r} cannot read its own result")
-                elif sid in later:
+                elif sid in later and sid not in earlier:  # a duplicate id is reported once, at the duplicate
                     self.add(pointer, f"step {sid!r} runs later; only earlier steps can be read")
                 elif sid not in earlier:
                     self.add(pointer, f"unknown step {sid!r}", _suggest(sid, earlier) or
@@ -483,6 +494,31 @@ class _Loader:
                 if isinstance(props, Mapping) and props and ref[1] not in props and extra in (False, None):
                     self.add(pointer, f"unknown input {ref[1]!r}",
                              _suggest(ref[1], list(props)) or "declared inputs: " + ", ".join(props))
+
+
+def _step_ids(raw_steps: Any) -> list[str | None]:
+    """Each step's id as written (None where it is missing or not a string)."""
+    if not isinstance(raw_steps, list):
+        return []
+    return [raw.get("id") if isinstance(raw, dict) and isinstance(raw.get("id"), str) else None
+            for raw in raw_steps]
+
+
+def _unsound_steps(errors: list[Any]) -> set[int] | None:
+    """Steps whose shape breaks the meta-schema; None when something outside the steps does.
+
+    An unknown key (`max_paralel`) is reported and ignored, so it never hides the file's other problems.
+    """
+    unsound: set[int] = set()
+    for error in errors:
+        if error.validator in ("additionalProperties", "unevaluatedProperties"):
+            continue
+        path = list(error.absolute_path)
+        if len(path) >= 2 and path[0] == "steps" and isinstance(path[1], int):
+            unsound.add(path[1])
+        else:
+            return None
+    return unsound
 
 
 _TYPE_WORDS = {"object": "an object", "string": "a string", "integer": "an integer", "number": "a number",

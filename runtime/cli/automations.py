@@ -39,8 +39,8 @@ def _load(rt: Any, path: str) -> Automation:
 
     if not Path(path).is_file() and example_name(path) is None:
         hint = did_you_mean(suggest(Path(path).stem, example_names()))
-        raise UsageError(f"{path}: no such file or shipped example" + (f" ({hint})" if hint else "")
-                         + "; `relaykit examples` lists the examples")
+        raise UsageError(f"{path}: file not found, and no shipped example has that name"
+                         + (f" ({hint})" if hint else "") + "; `relaykit examples` lists the examples")
     return load_automation(rt, path)
 
 
