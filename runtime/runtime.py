@@ -28,6 +28,7 @@ from .names import suggest
 from .plugins.manager import BrokenPlugin, PluginInfo, build_plugin_manager, describe_plugins, provider_name
 from .plugins.registry import AuthRegistrar, ConnectorRegistrar, OperationKindRegistrar
 from .redact import install_log_filter
+from .specs.deref import dereference
 from .specs.jsonschemas import SchemaStore
 from .specs.loader import SpecLoader
 from .specs.models import ConnectorSpec, OperationSpec, RetryPolicy, Timeouts
@@ -286,10 +287,19 @@ class Runtime:
             return self._operations[key]
 
     def describe(self, name: str) -> dict[str, Any]:
-        """Input/output/connection schemas, docs and examples of an operation (or a connector's summary)."""
+        """Input/output/connection schemas, docs and examples of an operation (or a connector's summary).
+
+        The schemas are self-contained (every `$ref` inlined, cycles as local `$defs`), so a host
+        engine can draw a form from them without resolving anything.
+        """
         if "." not in name:
-            return self.connector(name).summary() | {"connection_schema": self.connector(name).connection_schema}
-        return self.operation(name).describe()
+            info = self.connector(name).summary() | {"connection_schema": self.connector(name).connection_schema}
+        else:
+            info = self.operation(name).describe()
+        for key in ("input_schema", "output_schema", "connection_schema"):
+            if isinstance(info.get(key), Mapping):
+                info[key] = dereference(info[key], self._store.registry)
+        return info
 
     @property
     def template_filters(self) -> FilterRegistry:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from typing import Any
 
@@ -63,27 +62,10 @@ def cmd_describe(args: argparse.Namespace) -> int:
     if "input_schema" not in info:
         print_json(info)
         return EXIT_OK
-    print(f"{info['name']}: {info['title']}")
-    if info.get("description"):
-        print(f"  {info['description']}")
-    if info.get("request"):
-        print(f"  request: {info['request']['method']} {info['request']['path']}  "
-              f"(idempotency: {info['idempotency']}, rate class: {info['rate_limit_class']})")
-    print("  input:")
-    schema = info["input_schema"]
-    required = set(schema.get("required", []))
-    for field, sub in (schema.get("properties") or {}).items():
-        kind = sub.get("type") or ("enum" if "enum" in sub else "ref" if "$ref" in sub else "any")
-        mark = "*" if field in required else " "
-        print(f"   {mark} {field:<22} {kind!s:<10} {sub.get('description', '')}")
-    print("  connection:")
-    conn = info["connection_schema"]
-    for field, sub in conn.get("properties", {}).items():
-        secret = " (secret)" if sub.get("secret") else ""
-        mark = "*" if field in set(conn.get("required", [])) else " "
-        print(f"   {mark} {field:<22} {sub.get('title', '')}{secret}")
-    for example in info.get("examples", [])[:1]:
-        print("  example input: " + json.dumps(example["input"], ensure_ascii=False))
+    from ..runtime import env_prefix
+    from .forms import describe_lines
+
+    print("\n".join(describe_lines(info, env_prefix(info["connector"]))))
     return EXIT_OK
 
 
