@@ -49,6 +49,19 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return run_demo(json_output=args.json)
 
 
+def cmd_new(args: argparse.Namespace) -> int:
+    """Write a connector package."""
+    from .scaffold import scaffold_connector
+
+    root = scaffold_connector(args.name, args.dest, title=args.title)
+    if args.json:
+        print_json({"connector": args.name, "path": str(root)})
+        return EXIT_OK
+    print(f"wrote {root}/; next:\n  cd {root} && python -m pip install -e '.[test]' && python -m pytest -q\n"
+          f"  relaykit validate {root}    # checks the spec before it is installed")
+    return EXIT_OK
+
+
 def _examples(args: argparse.Namespace) -> int:
     from . import examples
 
@@ -101,7 +114,9 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     p = add("describe", calls.cmd_describe, "show an operation's inputs, output and connection fields")
     p.add_argument("name", help="CONNECTOR.OPERATION (or a connector name)")
     p = add("validate", cmd_validate, "check spec files (or, with no files, every installed connector)")
-    p.add_argument("files", nargs="*", help="connector/operation YAML, JSON schemas or automations")
+    p.add_argument("files", nargs="*",
+                   help="connector/operation YAML, JSON schemas, automations, or a connector folder (checked whole, "
+                        "before it is installed)")
     p = add("call", calls.cmd_call, "run one operation")
     p.add_argument("name", help="CONNECTOR.OPERATION")
     p.add_argument("--input", "-i", help="input as JSON, @file (.json/.yaml) or - for stdin")
@@ -128,6 +143,11 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     automations.add_run_arguments(p)
     p = add("serve", automations.serve_command, "run an automation once per Customer.io reporting webhook")
     automations.add_serve_arguments(p)
+    p = add("new", cmd_new, "start a connector package that already passes its own tests")
+    p.add_argument("what", choices=["connector"], help="what to create")
+    p.add_argument("name", help="the connector's name, lowercase words joined by hyphens (e.g. acme-notes)")
+    p.add_argument("dest", nargs="?", help="the folder to write (default ./relaykit-NAME)")
+    p.add_argument("--title", help="the connector's title (default: from the name)")
     p = add("examples", _examples, "list the shipped example automations; show or copy one out to start from")
     _examples_arguments(p)
     add("plugins", calls.cmd_plugins, "list loaded plugins and their distributions")
