@@ -24,7 +24,9 @@ def validate_paths(runtime: Runtime, files: list[str]) -> tuple[list[Problem], l
     """Problems and the list of things checked; with no files, every installed connector."""
     problems: list[Problem] = []
     checked: list[str] = []
-    if not files:
+    if not files:  # every installed connector, and every installed plugin that could not even load
+        problems.extend(Problem(f"plugin {b.name!r} (from {b.provider}) is not loaded: {b.problem}")
+                        for b in runtime.broken_plugins())
         for name in runtime.connector_names():
             problems.extend(check_connector(runtime, name))
             checked.append(name)

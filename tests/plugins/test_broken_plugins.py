@@ -98,3 +98,11 @@ def test_shipping_the_spec_as_package_data_makes_it_load(site):
     assert proc.returncode == 0
     assert "acme-notes" in {c["name"] for c in json.loads(proc.stdout)}
     assert "acme-notes" not in proc.stderr
+
+
+def test_validate_everything_reports_every_broken_plugin(site):
+    proc = relaykit(site, "validate")
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert "connector file not found" in proc.stderr
+    assert "plugin 'bad-import' (from bad-import 0.1) is not loaded: cannot import" in proc.stderr
+    assert "plugin 'bad-hook'" in proc.stderr and "boom" in proc.stderr
