@@ -56,9 +56,9 @@ def test_every_real_problem_and_no_false_one(capsys, tmp_path):
         "/max_paralel: is not an allowed field",
         "/steps/0/max_paralel: is not an allowed field (did you mean 'max_parallel'?)",
         "/steps/0/uses: unknown operation 'customerio-track.trak_event' "
-        "(did you mean 'customerio-track.track_event'?)",
+        "(did you mean 'customerio-track.track_event' or 'customerio-track.track_anonymous_event'?)",
         "/steps/1/uses: unknown operation 'customerio-track.track_evnt' "
-        "(did you mean 'customerio-track.track_event'?)",
+        "(did you mean 'customerio-track.track_event' or 'customerio-track.track_anonymous_event'?)",
         "/steps/3/id: duplicate step id 'report' (first used by step 3)",
     ]), found
 
