@@ -27,10 +27,12 @@ if __package__ in (None, ""):  # `python bench/run.py`
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_JSON = ROOT / "bench" / "results" / "latest.json"
-SECTIONS = ("P1", "P2", "P3", "P4", "P5", "S-lat", "stages")  # P1 includes P1b
+SECTIONS = ("P1", "P2", "P3", "P4", "P5", "S-lat", "stages", "D1")  # P1 includes P1b, D1 includes D1b
 
-FULL = {"rounds": 9, "calls": 300, "warmup": 50, "dry_calls": 1000, "cold_runs": 15, "stage_calls": 200}
-QUICK = {"rounds": 3, "calls": 15, "warmup": 5, "dry_calls": 40, "cold_runs": 3, "stage_calls": 10}
+FULL = {"rounds": 9, "calls": 300, "warmup": 50, "dry_calls": 1000, "cold_runs": 15, "stage_calls": 200,
+        "outbox_rounds": 5, "outbox_submits": 5000}
+QUICK = {"rounds": 3, "calls": 15, "warmup": 5, "dry_calls": 40, "cold_runs": 3, "stage_calls": 10,
+         "outbox_rounds": 1, "outbox_submits": 400}
 
 
 def _versions() -> dict[str, str | None]:
@@ -72,6 +74,8 @@ def _fmt_value(fig: dict[str, Any]) -> tuple[str, str]:
         return f"{s['median']:g}", f"{s['min']:g}-{s['max']:g}"
     if fig["kind"] == "mb":
         return f"{s['median']:.1f} MB", f"{s['min']:.1f}-{s['max']:.1f}"
+    if fig["kind"] == "rate":
+        return f"{s['median']:,.0f}/s", f"{s['min']:,.0f}-{s['max']:,.0f}"
     sign = "+" if fig["kind"] == "difference_us" else ""
     return f"{s['median']:{sign}.1f} µs", f"{s['min']:{sign}.1f}..{s['max']:{sign}.1f}"
 
@@ -79,6 +83,8 @@ def _fmt_value(fig: dict[str, Any]) -> tuple[str, str]:
 def _fmt_context(fig: dict[str, Any]) -> str:
     if "context_text" in fig:
         return fig["context_text"]
+    if "context_rate" in fig:
+        return ", ".join(f"{k} {v:,.0f}/s" for k, v in fig["context_rate"].items())
     ctx = fig.get("context_us") or {}
     if fig["id"] == "P4":
         return ", ".join(f"{k} {v / 1000:.0f} ms" for k, v in ctx.items())
@@ -123,7 +129,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from bench import bulk, calls, coldstart, dryrun, sandbox, stages
+    from bench import bulk, calls, coldstart, dryrun, outbox, sandbox, stages
 
     args = parse_args(argv)
     cfg = dict(QUICK if args.quick else FULL)
@@ -160,7 +166,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.only & {"P3", "P5"}:
         note("P3/P5: bulk delivery throughput and backfill memory (each variant in its own process)")
         figures.extend(bulk.run_bulk(quick=args.quick, mode=args.sandbox, sections=args.only))
-    order = {"P1": 0, "P1b": 1, "P2": 2, "P3": 3, "P4": 4, "P5": 5, "S-lat": 6}
+    if "D1" in args.only:
+        note("D1: durable submits")
+        figures.extend(outbox.run_outbox(rounds=cfg["outbox_rounds"], count=cfg["outbox_submits"]))
+    order = {"P1": 0, "P1b": 1, "P2": 2, "P3": 3, "P4": 4, "P5": 5, "S-lat": 6, "D1": 7, "D1b": 8}
     figures.sort(key=lambda f: order.get(f["id"], 9))
 
     report = {

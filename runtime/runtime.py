@@ -391,11 +391,15 @@ class Runtime:
         return load_automation(self, path)
 
     def run_automation(self, automation: Automation | str | os.PathLike[str], inputs: Mapping[str, Any] | None = None,
-                       connections: Mapping[str, Any] | None = None, *, dry_run: bool = False) -> AutomationRun:
-        """Run an automation: per-step results (`{input, output, ok, status, error}`) and outputs."""
+                       connections: Mapping[str, Any] | None = None, *, dry_run: bool = False,
+                       journal: Any = None, run_id: str | None = None) -> AutomationRun:
+        """Run an automation: per-step results (`{input, output, ok, status, error}`) and outputs.
+
+        `journal` (a path or `RunJournal`) and `run_id` make the run resumable after a crash.
+        """
         from .automation.runner import run_automation
 
-        return run_automation(self, automation, inputs, connections, dry_run=dry_run)
+        return run_automation(self, automation, inputs, connections, dry_run=dry_run, journal=journal, run_id=run_id)
 
     # -- calls --------------------------------------------------------------------------------
     def prepare(self, name: str, input: Mapping[str, Any], connection: Any) -> tuple[

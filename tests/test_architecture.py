@@ -21,8 +21,8 @@ PACKAGE = "relaykit"
 # Layer of each top-level part of relaykit, lowest first. A module may import modules of its own
 # part and of any lower layer, never of a higher one; parts on the same layer do not import each other.
 LAYERS: list[tuple[str, ...]] = [
-    ("version", "names", "errors", "models", "redact"),
-    ("templates",),
+    ("version", "names", "errors", "models", "redact", "exit_signals"),
+    ("templates", "durable"),
     ("specs",),
     ("transport",),
     ("call",),

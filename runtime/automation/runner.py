@@ -40,6 +40,8 @@ if TYPE_CHECKING:
     import os
 
     from .host import AutomationHost
+    from .journal import RunJournal
+    from .resume import Resume
 
 __all__ = ["MAX_ITEMS", "Runner", "resolve_connections", "run_automation"]
 
@@ -91,12 +93,13 @@ class Runner:
     """One run of one automation (a fresh `Runner` per run; it holds the run's state)."""
 
     def __init__(self, rt: AutomationHost, automation: Automation, *, dry_run: bool = False,
-                 sleep: Callable[[float], None] | None = None) -> None:
+                 sleep: Callable[[float], None] | None = None, resume: Resume | None = None) -> None:
         self.rt = rt
         self.automation = automation
         self.dry_run = dry_run
         self.sleep = sleep or rt.transport.sleep
         self.configs: dict[str, dict[str, Any]] = {}
+        self.resume = None if dry_run else resume  # a journaled run (`automation.resume`)
 
     # -- the run ----------------------------------------------------------------------------------
     def run(self, inputs: Mapping[str, Any], connections: Mapping[str, Any]) -> AutomationRun:
@@ -111,7 +114,15 @@ class Runner:
             if error is not None and not self.dry_run:
                 runs[step.id] = StepRun(step.id, step.uses, "not_run", reason=f"step {failed_step!r} failed")
                 continue
-            run = self.run_step(step, {"inputs": data, "steps": context_steps})
+            recorded = self.resume.recorded(step) if self.resume is not None else None
+            if recorded is not None:
+                run = recorded
+                log.info("automation %s: step %s finished before the run stopped; not run again",
+                         self.automation.name, step.id)
+            else:
+                run = self.run_step(step, {"inputs": data, "steps": context_steps})
+                if self.resume is not None:
+                    self.resume.step_finished(run)
             if self.dry_run and run.outcome == "failed" and self._reads_unknown_output(step):
                 run = StepRun(step.id, step.uses, "skipped", run.elapsed,
                               reason="dry run: it reads the output of a step that was not sent")
@@ -122,6 +133,8 @@ class Runner:
             if run.outcome == "failed" and step.on_error == "fail" and error is None:
                 failed_step = step.id
                 error = AutomationError(self.automation.name, step.id, self._cause(run))
+        if self.resume is not None:
+            self.resume.run_finished()
         outputs, output_error = self.outputs({"inputs": data, "steps": context_steps}, error is None)
         if output_error is not None and error is None:
             error = output_error
@@ -228,7 +241,7 @@ class Runner:
                     if step.on_error == "fail" and not self.dry_run:
                         stop.set()
                     return outcome
-            outcome = self.run_once(step, item_context, item_started)
+            outcome = self.run_once(step, item_context, item_started, key=f"{step.id}[{index}]")
             if outcome.outcome == "failed" and step.on_error == "fail" and not self.dry_run:
                 stop.set()
             return outcome
@@ -249,8 +262,8 @@ class Runner:
             outcome = "skipped"
         return StepRun(step.id, step.uses, outcome, time.perf_counter() - started, items=tuple(results))
 
-    def run_once(self, step: Step, context: Mapping[str, Any], started: float) -> StepResult:
-        """Render the step's input and execute it, with step-level retries."""
+    def run_once(self, step: Step, context: Mapping[str, Any], started: float, key: str | None = None) -> StepResult:
+        """Render the step's input and execute it, with step-level retries (`key` names it in the journal)."""
         try:
             data = step.with_.render(context) if step.with_ is not None else {}
         except TemplateRenderError as exc:
@@ -261,6 +274,16 @@ class Runner:
             return StepResult("ok", input=data, output=data, tries=1, elapsed=time.perf_counter() - started)
         if step.retry.max_attempts > 1:
             data = self._fix_dedupe_id(step, data)
+        if self.resume is None:
+            return self._call(step, data, started)
+        data, recorded = self.resume.before_call(step, key or step.id, data)
+        if recorded is not None:
+            return recorded
+        result = self._call(step, data, started)
+        self.resume.after_call(key or step.id, result)
+        return result
+
+    def _call(self, step: Step, data: Any, started: float) -> StepResult:
         tries = attempts = 0
         shown_input: Any = data
         while True:
@@ -370,6 +393,8 @@ def run_automation(
     *,
     dry_run: bool = False,
     sleep: Callable[[float], None] | None = None,
+    journal: RunJournal | str | os.PathLike[str] | None = None,
+    run_id: str | None = None,
 ) -> AutomationRun:
     """Run an automation once and return every step's result and the outputs.
 
@@ -381,10 +406,29 @@ def run_automation(
     `sleep` waits between step-level retries (default: the runtime's own, so an injected clock
     makes them instant in tests).
 
+    With `journal` (a `RunJournal` or a path) and a `run_id`, each finished step is recorded, and
+    running the same `run_id` again after a crash resumes it (see `relaykit.automation.journal`):
+    the recorded inputs are used, finished steps are not run again, an unfinished keyed call is
+    resent with its dedupe id and an unfinished unsafe one fails with `MaybeSentError`.
+
     Raises `AutomationInputError` for inputs that break the schema and `ConnectionConfigError`
     for a connection that cannot be resolved — both before any step runs. A failing step does
     not raise: the returned run has `ok == False` and `error` set (see `raise_for_error`).
     """
     if not isinstance(automation, Automation):
         automation = load_automation(rt, automation)
-    return Runner(rt, automation, dry_run=dry_run, sleep=sleep).run(inputs or {}, connections or {})
+    if journal is None or dry_run:
+        return Runner(rt, automation, dry_run=dry_run, sleep=sleep).run(inputs or {}, connections or {})
+    from .journal import RunJournal
+    from .resume import Resume
+
+    if not run_id:
+        raise ValueError("a journaled run needs a run_id (resume it by running the same id again)")
+    book = journal if isinstance(journal, RunJournal) else RunJournal(journal)
+    try:
+        first_inputs, _, records = book.open_run(run_id, automation.name, inputs or {})
+        resume = Resume(rt, book, run_id, records)
+        return Runner(rt, automation, sleep=sleep, resume=resume).run(first_inputs, connections or {})
+    finally:
+        if book is not journal:
+            book.close()

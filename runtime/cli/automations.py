@@ -170,18 +170,41 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--max-body", type=int, default=DEFAULT_MAX_BODY_BYTES, help="largest body accepted, bytes")
     parser.add_argument("--connections", "-c", help="@file mapping connection names to their fields")
     parser.add_argument("--input-defaults", help="JSON or @file merged under every event (the event's fields win)")
+    parser.add_argument("--store", metavar="DIR",
+                        help="keep accepted events, the event_id dedupe set and each run's finished steps in DIR "
+                             "(SQLite), so a restart loses nothing and resumes what a stop or crash interrupted")
+    parser.add_argument("--drain-deadline", type=float, default=10.0, metavar="SECONDS",
+                        help="on Ctrl-C, SIGTERM or SIGHUP, run queued events for at most this long (default 10); "
+                             "with --store the rest runs after the restart")
 
 
 def build_receiver(rt: Any, automation: Automation, signing_keys: list[str], *, connections: dict[str, Any] | None
-                   = None, input_defaults: dict[str, Any] | None = None, **options: Any) -> Any:
-    """A `WebhookReceiver` that runs `automation` once per new verified event (also used by tests)."""
+                   = None, input_defaults: dict[str, Any] | None = None, store: str | os.PathLike[str] | None = None,
+                   **options: Any) -> Any:
+    """A `WebhookReceiver` that runs `automation` once per new verified event (also used by tests).
+
+    With `store` (a directory), events wait on disk (`webhooks.db`) and each event's run is
+    journaled under `webhook:<event_id>` (`runs.db`), so one interrupted mid-run resumes.
+    """
     from ..automation import run_automation
+    from ..durable import StoreError
     from ..errors import RelaykitError
     from ..webhooks.receiver import WebhookReceiver
 
+    journal = None
+    if store is not None:
+        from ..automation.journal import RunJournal
+
+        Path(store).mkdir(parents=True, exist_ok=True)
+        journal = RunJournal(Path(store) / "runs.db")
+        options["store"] = Path(store) / "webhooks.db"
+
     def on_event(event: dict[str, Any]) -> bool:
+        journaled = {} if journal is None else {"journal": journal, "run_id": f"webhook:{event['event_id']}"}
         try:
-            run = run_automation(rt, automation, {**(input_defaults or {}), **event}, connections or {})
+            run = run_automation(rt, automation, {**(input_defaults or {}), **event}, connections or {}, **journaled)
+        except StoreError:
+            raise  # the journal closed under the run (a stop): the receiver leaves the event unfinished
         except RelaykitError as exc:  # inputs or connections refused: nothing ran
             import logging
 
@@ -190,7 +213,14 @@ def build_receiver(rt: Any, automation: Automation, signing_keys: list[str], *, 
             return False
         return run.ok
 
-    return WebhookReceiver(on_event, signing_keys, **options)
+    try:
+        receiver = WebhookReceiver(on_event, signing_keys, **options)
+    except Exception:
+        if journal is not None:
+            journal.close()
+        raise
+    receiver.journal = journal  # closed by `serve_command` after the receiver stops
+    return receiver
 
 
 def serve_command(args: argparse.Namespace) -> int:
@@ -204,8 +234,8 @@ def serve_command(args: argparse.Namespace) -> int:
     if not keys:
         raise UsageError(f"no webhook signing key: set {SIGNING_KEYS_ENV} (comma-separated) or pass --signing-key; "
                            "refusing to accept unsigned webhooks")
-    if args.max_body < 1 or args.tolerance < 0:
-        raise UsageError("--max-body must be positive and --tolerance zero or more")
+    if args.max_body < 1 or args.tolerance < 0 or args.drain_deadline < 0:
+        raise UsageError("--max-body must be positive, --tolerance and --drain-deadline zero or more")
     defaults = read_data_arg(args.input_defaults, "input-defaults")
     if defaults is not None and not isinstance(defaults, dict):
         raise UsageError("--input-defaults must be a JSON object")
@@ -216,9 +246,14 @@ def serve_command(args: argparse.Namespace) -> int:
         from ..automation.runner import resolve_connections
 
         resolve_connections(rt, automation, connections)  # fail now, not at the first event
-        receiver = build_receiver(rt, automation, keys, connections=connections, input_defaults=defaults,
-                                  host=args.host, port=args.port, path=args.path, tolerance=args.tolerance,
-                                  max_body_bytes=args.max_body)
+        from ..durable import StoreError
+
+        try:
+            receiver = build_receiver(rt, automation, keys, connections=connections, input_defaults=defaults,
+                                      host=args.host, port=args.port, path=args.path, tolerance=args.tolerance,
+                                      max_body_bytes=args.max_body, store=args.store)
+        except StoreError as exc:
+            raise UsageError(f"--store: {exc}") from None
         try:
             receiver.start()
         except OSError as exc:
@@ -227,11 +262,20 @@ def serve_command(args: argparse.Namespace) -> int:
             logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", stream=sys.stderr)
         logging.getLogger("relaykit.automation").setLevel(logging.INFO)
         print(f"relaykit: serving {automation.name} on {receiver.url} ({len(keys)} signing key(s), "
-              f"tolerance {args.tolerance:g}s); Ctrl-C to stop", file=sys.stderr, flush=True)
+              f"tolerance {args.tolerance:g}s{', store ' + args.store if args.store else ''}); Ctrl-C to stop",
+              file=sys.stderr, flush=True)
+        from .. import exit_signals
+
+        held = exit_signals.hold()  # SIGTERM and SIGHUP drain like Ctrl-C
         try:
-            receiver.serve_forever()
-        except KeyboardInterrupt:
+            receiver.serve_forever(args.drain_deadline)
+        except (KeyboardInterrupt, SystemExit):
             pass
+        finally:
+            if held:
+                exit_signals.release()
+            if receiver.journal is not None:
+                receiver.journal.close()
         stats = receiver.stats()
         print("relaykit: stopped; " + ", ".join(f"{k}: {v}" for k, v in sorted(stats.items())), file=sys.stderr)
         return EXIT_OK

@@ -27,6 +27,8 @@ from typing import Any
 from ..call.dedupe import with_dedupe_id
 from ..errors import CallError, RelaykitError
 
+__all__ = ["DeliveryReport", "ItemOutcome", "deliver", "run_item", "with_dedupe_id", "with_dedupe_ids"]
+
 log = logging.getLogger("relaykit.delivery")
 
 
@@ -46,7 +48,7 @@ class ItemOutcome:
 
 @dataclass(frozen=True)
 class DeliveryReport:
-    """Counts of one delivery run; `delivered + len(rejected) + len(failed) + pending == total` always holds."""
+    """Counts of one delivery run; `delivered + len(rejected) + len(failed) + pending + kept == total` always holds."""
 
     total: int
     delivered: int
@@ -57,17 +59,20 @@ class DeliveryReport:
     retried: int = 0  # items that needed more than one attempt
     elapsed: float = 0.0
     pending: int = 0  # queued or in flight: only a live `DeliveryQueue` report has any
+    kept: int = 0  # a queue with a store: left on disk at shutdown, sent by the next queue on the store
+    recovered: int = 0  # of `total`, items a queue with a store found left by an earlier run
 
     @property
     def dropped(self) -> int:
         """Items in no bucket; 0 unless relaykit has a bug (the tests hold it to 0)."""
-        return self.total - self.delivered - len(self.rejected) - len(self.failed) - self.pending
+        return self.total - self.delivered - len(self.rejected) - len(self.failed) - self.pending - self.kept
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "total": self.total, "delivered": self.delivered, "rejected": len(self.rejected),
             "failed": len(self.failed), "dropped": self.dropped, "attempts": self.attempts,
             "retried": self.retried, "elapsed": round(self.elapsed, 3), "pending": self.pending,
+            "kept": self.kept, "recovered": self.recovered,
         }
 
 

@@ -9,7 +9,9 @@ again, queues the event and answers 200 immediately; a worker thread runs the au
 rejection is a 400 or 401, never a 500 (a 5xx would be retried for days). Logs carry only the event
 id, the metric and the verification outcome.
 
-The duplicate store is in memory and per process: a restart forgets which events were seen.
+Without a store, the duplicate set and the queue are in memory: a restart forgets which events were
+seen, and what was queued is lost (logged at `stop`). With `store=` (`relaykit.webhooks.store`), an
+event is on disk before its 200, the worker runs it from there, and a restart runs what was left.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import hashlib
 import hmac
 import json
 import logging
+import os
 import queue
 import re
 import socket
@@ -30,8 +33,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import urlsplit
 
+from ..durable import StoreError
 from .defaults import DEFAULT_MAX_BODY_BYTES, DEFAULT_TOLERANCE, SIGNING_KEYS_ENV
 from .guard import ConnectionGuard
+from .store import DurableInbox
 
 __all__ = [
     "DEFAULT_MAX_BODY_BYTES",
@@ -253,7 +258,9 @@ class WebhookReceiver:
     """A loopback HTTP endpoint for Customer.io reporting webhooks that calls `on_event(event)` per new event.
 
     `on_event` runs on one worker thread, in arrival order, after the request was answered; it may
-    return False to count the event as failed. Use as a context manager or `start()`/`stop()`.
+    return False to count the event as failed, or raise `StoreError` to leave it unfinished (in the
+    store, for the next start). Use as a context manager or `start()`/`stop()`.
+    `store` (a path or a `DurableInbox`) keeps accepted events and the dedupe set on disk.
     """
 
     def __init__(
@@ -273,6 +280,7 @@ class WebhookReceiver:
         poll_interval: float = 0.5,
         max_connections: int = DEFAULT_MAX_CONNECTIONS,
         request_deadline: float = DEFAULT_REQUEST_DEADLINE,
+        store: str | os.PathLike[str] | DurableInbox | None = None,
     ) -> None:
         self.verifier = Verifier(signing_keys, tolerance=tolerance, clock=clock)
         self.on_event = on_event
@@ -291,6 +299,10 @@ class WebhookReceiver:
         self.max_connections = max_connections
         self.request_deadline = request_deadline
         ConnectionGuard(max_connections, request_deadline)  # refuse bad bounds now, not at start()
+        self._owns_inbox = store is not None and not isinstance(store, DurableInbox)
+        self.inbox = DurableInbox(store, ttl=dedupe_ttl) if self._owns_inbox else store  # type: ignore[arg-type]
+        self._drain_end: float | None = None  # set by stop(): the worker leaves what is still queued then
+        self._close_inbox = False
 
     # -- lifecycle ------------------------------------------------------------------------------
     def start(self) -> WebhookReceiver:
@@ -314,9 +326,18 @@ class WebhookReceiver:
     def start_worker(self) -> None:
         """Start only the worker that runs events (an app from `asgi_app()`/`wsgi_app()` calls it)."""
         with self._stats_lock:
-            if self._worker is None:
-                self._worker = threading.Thread(target=self._work, name="relaykit-webhook-worker", daemon=True)
-                self._worker.start()
+            if self._worker is not None:
+                return
+            self._drain_end = None
+            self._close_inbox = False
+            self._worker = threading.Thread(target=self._work, name="relaykit-webhook-worker", daemon=True)
+            self._worker.start()
+        if self.inbox is not None:
+            left = self.inbox.unfinished()
+            for event in left:  # before anything new, in their order (more than the queue holds: waits)
+                self._queue.put(event)
+            if left:
+                log.info("webhook store: %d event(s) accepted before a stop or crash queued again", len(left))
 
     def asgi_app(self) -> Any:
         """The receiver as an ASGI 3 app, to mount in a host's own server (see `webhooks.mount`)."""
@@ -331,7 +352,13 @@ class WebhookReceiver:
         return wsgi_app(self)
 
     def stop(self, timeout: float = 10.0) -> None:
-        """Stop accepting requests, let the worker finish the queued events (up to `timeout`), then return."""
+        """Stop accepting requests, let the worker run queued events for up to `timeout` seconds, then return.
+
+        What is left then stays in the store for the next start (without a store it is lost, and
+        logged); an event still running may finish in the background, and with a store it is run
+        again by the next start unless it finished first.
+        """
+        end = time.monotonic() + max(0.0, timeout)
         server, self._server = self._server, None
         if server is not None:
             server.shutdown()
@@ -341,18 +368,29 @@ class WebhookReceiver:
                 self._serving.join(timeout)
                 self._serving = None
         worker, self._worker = self._worker, None
-        if worker is not None:
-            self._queue.put(None)
-            worker.join(timeout)
+        if worker is None:
+            return
+        self._drain_end = end
+        self._queue.put(None)
+        worker.join(max(0.0, end - time.monotonic()))
+        left, running = self._left_behind(), worker.is_alive()
+        if left or running:
+            where = "kept in the store for the next start" if self.inbox is not None else "lost (no store)"
+            log.warning("webhooks: stopped at the drain deadline with %d accepted event(s) not run%s: %s", left,
+                        " and one still running" if running else "", where)
+        if self._owns_inbox and self.inbox is not None:
+            self._close_inbox = True  # a worker still running closes it after that event (and records it)
+            if not worker.is_alive():
+                self.inbox.close()
 
-    def serve_forever(self) -> None:
-        """Serve until interrupted (KeyboardInterrupt), then stop cleanly."""
+    def serve_forever(self, drain_deadline: float = 10.0) -> None:
+        """Serve until interrupted (KeyboardInterrupt, or SIGTERM/SIGHUP through `exit_signals`), then stop."""
         self.start()
         try:
             while True:
                 time.sleep(3600)
         finally:
-            self.stop()
+            self.stop(drain_deadline)
 
     def __enter__(self) -> WebhookReceiver:
         return self.start()
@@ -410,18 +448,39 @@ class WebhookReceiver:
         if event is None:
             log.info("webhook -: rejected (malformed event)")
             return 400, "malformed event"
+        return self.hand_off(event)
+
+    def hand_off(self, event: dict[str, Any]) -> tuple[int, str]:
+        """Deduplicate a verified event and queue it for the worker (on disk first, with a store): the answer."""
         event_id, metric = event["event_id"], _metric(event)
-        if not self.events.add(event_id):
+        if self._queue.full():
+            log.warning("webhook %s %s: queue full, asked the sender to retry", event_id, metric)
+            return 503, "busy"
+        try:
+            new = self.inbox.accept(event_id, event) if self.inbox is not None else self.events.add(event_id)
+        except StoreError:
+            log.warning("webhook %s %s: the store could not take it, asked the sender to retry", event_id, metric)
+            return 503, "busy"
+        if not new:
             log.info("webhook %s %s: duplicate, not run again", event_id, metric)
             return 200, "duplicate"
         try:
             self._queue.put_nowait(event)
         except queue.Full:
-            self.events.discard(event_id)
+            self._forget(event_id)
             log.warning("webhook %s %s: queue full, asked the sender to retry", event_id, metric)
             return 503, "busy"
-        log.info("webhook %s %s: verified, queued", event_id, metric)
+        log.info("webhook %s %s: verified, %s", event_id, metric, "stored" if self.inbox is not None else "queued")
         return 200, "accepted"
+
+    def _forget(self, event_id: str) -> None:
+        if self.inbox is None:
+            self.events.discard(event_id)
+            return
+        try:
+            self.inbox.discard(event_id)
+        except StoreError:
+            log.warning("webhook %s: could not be removed from the store; it runs at the next start", event_id)
 
     def count(self, outcome: str) -> None:
         with self._stats_lock:
@@ -441,12 +500,35 @@ class WebhookReceiver:
             time.sleep(0.005)
         return self._queue.unfinished_tasks == 0
 
+    def _left_behind(self) -> int:
+        """Empty the queue after the drain deadline; the number of events in it (the end marker goes back)."""
+        left = 0
+        while True:
+            try:
+                event = self._queue.get_nowait()
+            except queue.Empty:
+                break
+            self._queue.task_done()
+            left += event is not None
+        self._queue.put(None)  # a worker still running an event ends after it
+        return left
+
     # -- the worker -----------------------------------------------------------------------------
     def _work(self) -> None:
+        try:
+            self._work_loop()
+        finally:
+            if self._close_inbox and self.inbox is not None:
+                self.inbox.close()
+
+    def _work_loop(self) -> None:
         while True:
             event = self._queue.get()
             try:
                 if event is None:
+                    return
+                if self._drain_end is not None and time.monotonic() > self._drain_end:
+                    self._queue.put(event)  # past the drain deadline: left for `stop` to count (and the store)
                     return
                 self._run(event)
             finally:
@@ -456,10 +538,20 @@ class WebhookReceiver:
         event_id, metric = event["event_id"], _metric(event)
         try:
             outcome = self.on_event(event)
+        except StoreError:  # the handler's own store (a run journal) went away, at a stop: not finished
+            log.warning("webhook %s %s: cut off by a stop; %s", event_id, metric,
+                        "it runs again at the next start" if self.inbox is not None else "lost (no store)")
+            return
         except Exception as exc:
             outcome = False
             log.warning("webhook %s %s: handler raised %s", event_id, metric, type(exc).__name__)
         key = "failed" if outcome is False else "processed"
+        if self.inbox is not None:
+            try:
+                self.inbox.finish(event_id, key)
+            except StoreError:
+                log.warning("webhook %s %s: ran, but the store could not record it; it runs again at the next start",
+                            event_id, metric)
         self.count(key)
         log.info("webhook %s %s: %s", event_id, metric, key)
 

@@ -1,0 +1,215 @@
+"""One SQLite file (WAL) per durable store: an exclusive process lock and one writer thread that group-commits.
+
+The outbox, the webhook inbox and the automation run journal all need the same thing: "this write
+is on disk" before they answer, at thousands of writes a second. A commit with
+`synchronous=FULL` costs an fsync (about 0.3 ms here), so one commit per write would cap a store
+at a few thousand writes a second. Here every write is a function of the connection, queued for
+one writer thread; the writer runs whatever has queued up since its last commit in a single
+transaction, so concurrent writers share one fsync (a group commit), and each caller returns only
+after the commit that carries its write. `sync="normal"` skips the fsync at commit: a SIGKILL of the
+process still loses nothing (the WAL is in the kernel's page cache), a power cut may.
+
+A second process opening the same store would resend the same items, so the store takes an
+exclusive `flock` on `<path>.lock` (released by the kernel when the process dies, even by SIGKILL).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sqlite3
+import threading
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, TypeVar
+
+from .errors import RelaykitError
+
+__all__ = ["SYNC_MODES", "SqliteStore", "StoreError", "StoreLockedError"]
+
+log = logging.getLogger("relaykit.delivery")
+
+SYNC_MODES = {"full": "FULL", "normal": "NORMAL"}
+T = TypeVar("T")
+Write = Callable[[sqlite3.Connection], Any]
+
+try:  # POSIX; elsewhere the store is not locked against a second process
+    import fcntl
+except ImportError:  # pragma: no cover - Windows
+    fcntl = None  # type: ignore[assignment]
+
+
+class StoreError(RelaykitError):
+    """A durable store could not be opened, read or written; whatever the write was for did not happen."""
+
+    kind = "store"
+
+
+class StoreLockedError(StoreError):
+    """Another process has the store open: two would send the same items."""
+
+
+class _Pending:
+    __slots__ = ("done", "error", "result", "write")
+
+    def __init__(self, write: Write) -> None:
+        self.write = write
+        self.result: Any = None
+        self.error: BaseException | None = None
+        self.done = threading.Event()
+
+
+class SqliteStore:
+    """A SQLite file in WAL mode, locked to this process, written by one group-committing thread.
+
+    `write(fn)` runs `fn(connection)` in the writer's next transaction and returns its result once
+    that transaction is committed; `write_later(fn)` queues it without waiting (its commit comes with
+    the next group). `read(fn)` runs `fn` on a separate reading connection. `close()` commits what
+    is queued, then stops the writer.
+    """
+
+    def __init__(self, path: str | os.PathLike[str], schema: str, *, sync: str = "full", name: str = "store") -> None:
+        if sync not in SYNC_MODES:
+            raise ValueError(f"sync must be one of {', '.join(SYNC_MODES)}")
+        self.path = Path(path)
+        self.name = name
+        self._lock_file = self._take_lock()
+        try:
+            self._conn = self._connect(SYNC_MODES[sync])
+            self._conn.executescript(schema)
+            self._reader = self._connect(SYNC_MODES[sync])
+        except sqlite3.Error as exc:
+            self._release_lock()
+            raise StoreError(f"{name} {self.path}: cannot open ({type(exc).__name__}: {exc})") from None
+        self._read_lock = threading.Lock()
+        self._cond = threading.Condition()
+        self._queue: list[_Pending] = []
+        self._closing = False
+        self.commits = 0  # transactions committed (the bench divides writes by it)
+        self._thread = threading.Thread(target=self._writer, name=f"relaykit-{name}-writer", daemon=True)
+        self._thread.start()
+
+    def _connect(self, synchronous: str) -> sqlite3.Connection:
+        conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=10)
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute(f"PRAGMA synchronous={synchronous}")
+        return conn
+
+    def _take_lock(self) -> Any:
+        if fcntl is None:  # pragma: no cover
+            return None
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            handle = open(f"{self.path}.lock", "a")  # held open for the store's life
+        except OSError as exc:
+            raise StoreError(f"{self.name} {self.path}: cannot open ({exc.strerror or exc})") from None
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            handle.close()
+            raise StoreLockedError(f"{self.name} {self.path}: another process has it open") from None
+        return handle
+
+    def _release_lock(self) -> None:
+        if self._lock_file is not None:
+            self._lock_file.close()  # closing the file releases the flock
+            self._lock_file = None
+
+    # -- writing --------------------------------------------------------------------------------
+    def write(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        """Run `fn(connection)` in the next group commit; return its result once it is on disk."""
+        pending = self._enqueue(fn)
+        pending.done.wait()
+        if pending.error is not None:
+            raise StoreError(f"{self.name} {self.path}: write failed ({type(pending.error).__name__}: "
+                             f"{pending.error})") from None
+        return pending.result  # type: ignore[no-any-return]
+
+    def write_later(self, fn: Write) -> None:
+        """Queue `fn(connection)` for the next group commit without waiting for it (failures are logged)."""
+        self._enqueue(fn)
+
+    def _enqueue(self, fn: Write) -> _Pending:
+        pending = _Pending(fn)
+        with self._cond:
+            if self._closing:
+                raise StoreError(f"{self.name} {self.path}: closed")
+            self._queue.append(pending)
+            if len(self._queue) == 1:
+                self._cond.notify()
+        return pending
+
+    def _writer(self) -> None:
+        while True:
+            with self._cond:
+                while not self._queue and not self._closing:
+                    self._cond.wait()
+                if not self._queue and self._closing:
+                    return
+            time.sleep(0)  # let writers woken by the last commit queue up too: they join this group
+            with self._cond:
+                batch, self._queue = self._queue, []
+            self._commit(batch)
+
+    def _commit(self, batch: Sequence[_Pending]) -> None:
+        try:
+            self._transaction(batch)
+        except Exception:
+            if len(batch) == 1:
+                return
+            for pending in batch:  # one write broke the group: commit the others, each on its own
+                try:
+                    self._transaction([pending])
+                except Exception:
+                    pass
+        finally:
+            for pending in batch:
+                pending.done.set()
+
+    def _transaction(self, batch: Sequence[_Pending]) -> None:
+        conn = self._conn
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            results = [pending.write(conn) for pending in batch]
+            conn.execute("COMMIT")
+        except Exception as exc:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            for pending in batch:
+                pending.error = exc
+            if len(batch) == 1:
+                log.error("%s: a write failed (%s)", self.name, type(exc).__name__)
+            raise
+        self.commits += 1
+        for pending, result in zip(batch, results, strict=True):
+            pending.result, pending.error = result, None
+
+    # -- reading and closing --------------------------------------------------------------------
+    def read(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        """Run `fn` on the reading connection (it sees every committed write)."""
+        with self._read_lock:
+            try:
+                return fn(self._reader)
+            except sqlite3.Error as exc:
+                raise StoreError(f"{self.name} {self.path}: read failed ({type(exc).__name__}: {exc})") from None
+
+    @property
+    def closed(self) -> bool:
+        return self._closing
+
+    def close(self) -> None:
+        """Commit what is queued, stop the writer, close the file and release the lock. Idempotent."""
+        with self._cond:
+            if self._closing:
+                return
+            self._closing = True
+            self._cond.notify_all()
+        self._thread.join()
+        with self._read_lock:
+            self._reader.close()
+        self._conn.close()
+        self._release_lock()
+
+    def __repr__(self) -> str:
+        return f"SqliteStore({self.name!r}, {str(self.path)!r}, closed={self._closing})"
