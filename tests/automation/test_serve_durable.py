@@ -100,7 +100,7 @@ def seen(sandbox) -> Counter:
     return Counter(e["data"]["webhook"] for e in sandbox.state()["events"] if e["name"] == "webhook_seen")
 
 
-def test_sigterm_drains_keeps_the_rest_and_a_restart_runs_each_accepted_event_once(tmp_path, sandbox):
+def test_sigterm_drains_keeps_the_rest_and_a_restart_runs_each_accepted_event_once(tmp_path, sandbox, figures):
     (tmp_path / "note.yaml").write_text(AUTOMATION, encoding="utf-8")
     (tmp_path / "connections.json").write_text(json.dumps({"track": sandbox.connection("customerio-track")}))
     ids = [f"evt-{n:04d}" for n in range(300)]
@@ -125,8 +125,8 @@ def test_sigterm_drains_keeps_the_rest_and_a_restart_runs_each_accepted_event_on
     after = seen(sandbox)
     assert set(after) == set(ids) and max(after.values()) == 1
     processed = (stats["processed"], second.stats()["processed"])
-    print(f"first server: {stats['processed']} run, {kept} kept, {sum(before.values())} landed; second: "
-          f"{processed[1]} run")
+    figures.add("R9", f"serve: first server {stats['processed']} run, {kept} kept, {sum(before.values())} landed; "
+                      f"second: {processed[1]} run")
     assert sum(processed) in (300, 301)  # 301: the one mid-run at the deadline finished unrecorded, then resumed
     sends = sum(1 for e in sandbox.journal() if e["connector"] == "customerio-track")
     assert sends <= 301  # each event sent once; at most one resent with its id after the deadline

@@ -1,13 +1,14 @@
 """A child process for the durable-outbox kill tests: submit to a `DeliveryQueue` with a store, or drain one.
 
-    python outbox_child.py submit STORE CONNECTION KIND PREFIX COUNT RATE DEADLINE
+    python outbox_child.py submit STORE CONNECTION KIND PREFIX COUNT RATE DEADLINE [THREADS]
     python outbox_child.py drain STORE CONNECTION KIND
 
-`submit` paces COUNT submits at RATE per second and writes `ack TAG` to stdout (unbuffered) as each
-`submit` returns accepted, then waits to be signalled; at exit it writes `report {...}`. `drain`
-opens the store, sends what an earlier run left, and writes `report {...}`. KIND is `track` (a keyed
-Track event, no id given: the queue fixes it) or `send` (a transactional email through raw HTTP,
-unsafe). STORE `-` runs the queue without a store.
+`submit` paces COUNT submits at RATE per second over THREADS submitting threads (default 1),
+writes `ack TAG` to stdout (unbuffered) as each `submit` returns accepted, then waits to be
+signalled; at exit it writes `report {...}`. `drain` opens the store, sends what an earlier run
+left, and writes `report {...}`. KIND is `track` (a keyed Track event, no id given: the queue
+fixes it) or `send` (a transactional email through raw HTTP, unsafe). STORE `-` runs the queue
+without a store.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import atexit
 import json
 import os
 import sys
+import threading
 import time
 
 from relaykit import Runtime
@@ -49,14 +51,23 @@ def main(argv: list[str]) -> int:
         queue.shutdown(deadline=5)
         return 0
     prefix, count, rate = argv[4], int(argv[5]), float(argv[6])
+    threads = int(argv[8]) if len(argv) > 8 else 1
     started = time.monotonic()
-    for n in range(count):
-        tag = f"{prefix}-{n}"
-        if queue.submit(make_item(kind, tag), block=True, timeout=5):
-            say(f"ack {tag}")
-        pause = started + (n + 1) / rate - time.monotonic()
-        if pause > 0:
-            time.sleep(pause)
+
+    def submit(first: int) -> None:
+        for n in range(first, count, threads):  # thread i takes items i, i + threads, ...
+            tag = f"{prefix}-{n}"
+            if queue.submit(make_item(kind, tag), block=True, timeout=5):
+                say(f"ack {tag}")
+            pause = started + (n + 1) / rate - time.monotonic()
+            if pause > 0:
+                time.sleep(pause)
+
+    workers = [threading.Thread(target=submit, args=(i,), daemon=True) for i in range(threads)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
     say("submitted")
     time.sleep(120)  # until signalled
     return 0

@@ -217,13 +217,13 @@ def drain(store: Path, connection: dict, kind: str) -> dict:
     return child.report()
 
 
-def test_sigkill_at_random_moments_loses_no_acknowledged_keyed_event_and_duplicates_none(sandbox, tmp_path):
+def test_sigkill_at_random_moments_loses_no_acknowledged_keyed_event_and_duplicates_none(sandbox, tmp_path, figures):
     rng = random.Random(14)
     connection = sandbox.connection("customerio-track")
     for round_ in range(3):
         store = tmp_path / f"track-{round_}.db"
         prefix = f"k{round_}"
-        child = Child("submit", str(store), json.dumps(connection), "track", prefix, "400", "1000", "5")
+        child = Child("submit", str(store), json.dumps(connection), "track", prefix, "400", "1000", "5", "4")
         child.wait_for(lambda c=child: len(c.acks()) >= 20)
         time.sleep(rng.uniform(0.0, 0.9))  # mid-submit, mid-send, or after the last submit
         child.proc.send_signal(signal.SIGKILL)
@@ -233,21 +233,21 @@ def test_sigkill_at_random_moments_loses_no_acknowledged_keyed_event_and_duplica
         left = len(stored_rows(store))
         report = drain(store, connection, "track")
         landed = landed_tags(sandbox, prefix + "-")
-        print(f"round {round_}: {len(acked)} acked, {sum(before.values())} landed before the kill, {left} left in "
-              f"the store, drained {report['delivered']}")
+        figures.add("R9", f"SIGKILL round {round_}: {len(acked)} acked, {sum(before.values())} landed before, "
+                          f"{left} left in the store, drained {report['delivered']}")
         assert report["recovered"] == left and report["dropped"] == 0 and report["failed"] == 0
         assert acked <= set(landed), f"lost: {sorted(acked - set(landed))[:5]}"
         assert max(landed.values()) == 1  # resent with the stored ids: every resend of a landed one was absorbed
         assert stored_rows(store) == []
 
 
-def test_sigkill_never_sends_an_unsafe_item_twice_and_accounts_for_every_acknowledged_one(sandbox, tmp_path):
+def test_sigkill_never_sends_an_unsafe_item_twice_and_accounts_for_every_acknowledged_one(sandbox, tmp_path, figures):
     rng = random.Random(41)
     connection = sandbox.connection("customerio-app")
     for round_ in range(2):
         store = tmp_path / f"send-{round_}.db"
         prefix = f"u{round_}"
-        child = Child("submit", str(store), json.dumps(connection), "send", prefix, "150", "1000", "5")
+        child = Child("submit", str(store), json.dumps(connection), "send", prefix, "150", "1000", "5", "4")
         child.wait_for(lambda c=child: len(c.acks()) >= 20)
         time.sleep(rng.uniform(0.0, 0.5))
         child.proc.send_signal(signal.SIGKILL)
@@ -261,7 +261,8 @@ def test_sigkill_never_sends_an_unsafe_item_twice_and_accounts_for_every_acknowl
         finally:
             outbox.close()
         maybe = {d.item["body"]["json"]["subject"] for d in dead}
-        print(f"round {round_}: {len(acked)} acked, {sum(sent.values())} sent, {len(maybe)} maybe sent")
+        figures.add("R9", f"SIGKILL unsafe round {round_}: {len(acked)} acked, {sum(sent.values())} sent, "
+                          f"{len(maybe)} dead-lettered MaybeSent")
         assert all(d.error == MAYBE_SENT for d in dead) and report["failed"] == len(dead)
         assert max(sent.values()) == 1  # at most once
         assert acked <= set(sent) | maybe, f"lost: {sorted(acked - set(sent) - maybe)[:5]}"
@@ -269,7 +270,7 @@ def test_sigkill_never_sends_an_unsafe_item_twice_and_accounts_for_every_acknowl
 
 
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP], ids=["SIGTERM", "SIGHUP"])
-def test_sigterm_and_sighup_drain_within_the_deadline_and_keep_the_rest(sandbox, tmp_path, signum):
+def test_sigterm_and_sighup_drain_within_the_deadline_and_keep_the_rest(sandbox, tmp_path, signum, figures):
     connection = sandbox.connection("customerio-track")
     store = tmp_path / "outbox.db"
     prefix = f"t{signum}"
@@ -281,7 +282,7 @@ def test_sigterm_and_sighup_drain_within_the_deadline_and_keep_the_rest(sandbox,
     took = time.monotonic() - signalled
     report = child.report()
     acked = child.acks()
-    print(f"{signal.Signals(signum).name}: exit in {took:.2f} s, {report['delivered']} delivered, "
+    figures.add("R9", f"{signal.Signals(signum).name}: exit in {took:.2f} s, {report['delivered']} delivered, "
           f"{report['kept']} kept")
     assert len(acked) == 1000 and report["total"] == 1000 and report["dropped"] == 0
     assert report["kept"] > 0 and report["failed"] == 0  # the deadline passed: kept on disk, not dead-lettered
@@ -293,7 +294,7 @@ def test_sigterm_and_sighup_drain_within_the_deadline_and_keep_the_rest(sandbox,
     assert set(landed) == acked and max(landed.values()) == 1
 
 
-def test_sigterm_without_a_store_dead_letters_what_is_left_instead_of_losing_it(sandbox):
+def test_sigterm_without_a_store_dead_letters_what_is_left_instead_of_losing_it(sandbox, figures):
     connection = sandbox.connection("customerio-track")
     child = Child("submit", "-", json.dumps(connection), "track", "nostore", "1000", "5000", "0.5")
     child.wait_for(lambda: "submitted" in child.lines)
@@ -301,7 +302,7 @@ def test_sigterm_without_a_store_dead_letters_what_is_left_instead_of_losing_it(
     assert child.wait() == 128 + signal.SIGTERM
     report = child.report()
     landed = landed_tags(sandbox, "nostore-")
-    print(f"SIGTERM without a store: {report['delivered']} delivered, {report['failed']} dead-lettered")
+    figures.add("R9", f"SIGTERM without a store: {report['delivered']} delivered, {report['failed']} dead-lettered")
     assert report["total"] == 1000 and report["dropped"] == 0 and report["failed"] > 0
     # dead-lettered InFlight (at most one per worker) may have landed too
     assert report["delivered"] <= sum(landed.values()) <= report["delivered"] + 4
