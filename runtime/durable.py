@@ -11,6 +11,8 @@ process still loses nothing (the WAL is in the kernel's page cache), a power cut
 
 A second process opening the same store would resend the same items, so the store takes an
 exclusive `flock` on `<path>.lock` (released by the kernel when the process dies, even by SIGKILL).
+A new store file is created readable by its owner only (SQLite gives its `-wal` and `-shm` files
+the same mode): the items in it carry personal data.
 """
 
 from __future__ import annotations
@@ -76,10 +78,11 @@ class SqliteStore:
         self.name = name
         self._lock_file = self._take_lock()
         try:
+            os.close(os.open(self.path, os.O_CREAT | os.O_RDWR, 0o600))  # items carry personal data: owner only
             self._conn = self._connect(SYNC_MODES[sync])
             self._conn.executescript(schema)
             self._reader = self._connect(SYNC_MODES[sync])
-        except sqlite3.Error as exc:
+        except (sqlite3.Error, OSError) as exc:
             self._release_lock()
             raise StoreError(f"{name} {self.path}: cannot open ({type(exc).__name__}: {exc})") from None
         self._read_lock = threading.Lock()
@@ -101,7 +104,7 @@ class SqliteStore:
             return None
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            handle = open(f"{self.path}.lock", "a")  # held open for the store's life
+            handle = os.fdopen(os.open(f"{self.path}.lock", os.O_CREAT | os.O_RDWR, 0o600), "r+")  # held open
         except OSError as exc:
             raise StoreError(f"{self.name} {self.path}: cannot open ({exc.strerror or exc})") from None
         try:

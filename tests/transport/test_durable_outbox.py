@@ -361,3 +361,18 @@ def test_exit_signals_are_held_by_open_queues_and_leave_other_handlers_alone(san
         assert signal.getsignal(signal.SIGTERM) is mine
     finally:
         signal.signal(signal.SIGTERM, previous)
+
+
+def test_a_new_store_is_readable_by_its_owner_only(sandbox, runtime, tmp_path):
+    import os
+    import stat
+
+    store = tmp_path / "outbox.db"
+    queue = DeliveryQueue(runtime, TRACK_EVENT, sandbox.connection("customerio-track"), store=store,
+                          flush_at_exit=False)
+    try:
+        assert queue.submit(event("private"))
+        for path in (store, Path(f"{store}-wal"), Path(f"{store}.lock")):
+            assert stat.S_IMODE(os.stat(path).st_mode) == 0o600, path
+    finally:
+        queue.shutdown(deadline=5)
