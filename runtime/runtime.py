@@ -39,6 +39,7 @@ from .transport.retry import check_overrides
 if TYPE_CHECKING:
     import requests
 
+    from .automation.journal import RunJournal
     from .automation.model import Automation, AutomationRun
     from .call.executor import Executor
     from .transport.ratelimit import LimiterStore
@@ -392,7 +393,8 @@ class Runtime:
 
     def run_automation(self, automation: Automation | str | os.PathLike[str], inputs: Mapping[str, Any] | None = None,
                        connections: Mapping[str, Any] | None = None, *, dry_run: bool = False,
-                       journal: Any = None, run_id: str | None = None) -> AutomationRun:
+                       journal: RunJournal | str | os.PathLike[str] | None = None,
+                       run_id: str | None = None) -> AutomationRun:
         """Run an automation: per-step results (`{input, output, ok, status, error}`) and outputs.
 
         `journal` (a path or `RunJournal`) and `run_id` make the run resumable after a crash.

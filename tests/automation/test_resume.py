@@ -129,8 +129,12 @@ def test_a_journaled_run_needs_an_id_and_a_run_id_belongs_to_one_automation(tmp_
     path = write(ONBOARD)
     with pytest.raises(ValueError, match="run_id"):
         run_automation(fast_rt, path, {"user_id": "x"}, conns, journal=tmp_path / "runs.db")
-    run = run_automation(fast_rt, path, {"user_id": "x"}, conns, journal=tmp_path / "runs.db", run_id="r1")
+    run = fast_rt.run_automation(path, {"user_id": "x"}, conns, journal=tmp_path / "runs.db", run_id="r1")
     assert run.ok
+    sent = len(sandbox.journal())
+    again = fast_rt.run_automation(path, {"user_id": "x"}, conns, journal=tmp_path / "runs.db", run_id="r1")
+    assert again.ok and len(sandbox.journal()) == sent  # finished: nothing is sent again
+    assert again.to_dict()["steps"] == run.to_dict()["steps"]  # the recorded results, as first reported
     other = write(ONBOARD.replace("name: resume_onboard", "name: another"))
     from relaykit.durable import StoreError
 
