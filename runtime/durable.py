@@ -55,11 +55,11 @@ class StoreLockedError(StoreError):
 class _Pending:
     __slots__ = ("done", "error", "result", "write")
 
-    def __init__(self, write: Write) -> None:
+    def __init__(self, write: Write, done: threading.Event) -> None:
         self.write = write
         self.result: Any = None
         self.error: BaseException | None = None
-        self.done = threading.Event()
+        self.done = done  # shared by the whole group: one wake-up call per commit
 
 
 class SqliteStore:
@@ -88,6 +88,7 @@ class SqliteStore:
         self._read_lock = threading.Lock()
         self._cond = threading.Condition()
         self._queue: list[_Pending] = []
+        self._group_done = threading.Event()  # set when the group now queueing is committed
         self._closing = False
         self.commits = 0  # transactions committed (the bench divides writes by it)
         self._thread = threading.Thread(target=self._writer, name=f"relaykit-{name}-writer", daemon=True)
@@ -134,10 +135,10 @@ class SqliteStore:
         self._enqueue(fn)
 
     def _enqueue(self, fn: Write) -> _Pending:
-        pending = _Pending(fn)
         with self._cond:
             if self._closing:
                 raise StoreError(f"{self.name} {self.path}: closed")
+            pending = _Pending(fn, self._group_done)
             self._queue.append(pending)
             if len(self._queue) == 1:
                 self._cond.notify()
@@ -153,7 +154,9 @@ class SqliteStore:
             time.sleep(0)  # let writers woken by the last commit queue up too: they join this group
             with self._cond:
                 batch, self._queue = self._queue, []
+                done, self._group_done = self._group_done, threading.Event()
             self._commit(batch)
+            done.set()
 
     def _commit(self, batch: Sequence[_Pending]) -> None:
         try:
@@ -166,9 +169,6 @@ class SqliteStore:
                     self._transaction([pending])
                 except Exception:
                     pass
-        finally:
-            for pending in batch:
-                pending.done.set()
 
     def _transaction(self, batch: Sequence[_Pending]) -> None:
         conn = self._conn
