@@ -166,3 +166,22 @@ def test_the_200_comes_after_the_event_is_on_disk_and_a_new_receiver_still_knows
     finally:
         again.stop()
     assert ran == ["evt-held", "evt-queued"]  # the held one finished unrecorded would run again: it did not
+
+
+def test_a_store_in_use_is_a_usage_error_naming_it(tmp_path, sandbox):
+    from relaykit.webhooks.store import DurableInbox
+
+    (tmp_path / "note.yaml").write_text(AUTOMATION, encoding="utf-8")
+    (tmp_path / "connections.json").write_text(json.dumps({"track": sandbox.connection("customerio-track")}))
+    (tmp_path / "state").mkdir()
+    held = DurableInbox(tmp_path / "state" / "webhooks.db", ttl=60)
+    try:
+        proc = subprocess.run(
+            [RELAYKIT, "serve", str(tmp_path / "note.yaml"), "--port", "0", "--connections",
+             f"@{tmp_path / 'connections.json'}", "--store", str(tmp_path / "state")],
+            capture_output=True, text=True, timeout=60, env={**os.environ, SIGNING_KEYS_ENV: KEY})
+    finally:
+        held.close()
+    assert proc.returncode == 2, proc.stderr
+    assert "--store" in proc.stderr and "another process has it open" in proc.stderr
+    assert "Traceback" not in proc.stderr
