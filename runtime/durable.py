@@ -1,13 +1,13 @@
-"""One SQLite file (WAL) per durable store: an exclusive process lock and one writer thread that group-commits.
+"""One SQLite file (WAL) per durable store: an exclusive process lock and group commits.
 
 The outbox, the webhook inbox and the automation run journal all need the same thing: "this write
 is on disk" before they answer, at thousands of writes a second. A commit with
 `synchronous=FULL` costs an fsync (about 0.3 ms here), so one commit per write would cap a store
-at a few thousand writes a second. Here every write is a function of the connection, queued for
-one writer thread; the writer runs whatever has queued up since its last commit in a single
-transaction, so concurrent writers share one fsync (a group commit), and each caller returns only
-after the commit that carries its write. `sync="normal"` skips the fsync at commit: a SIGKILL of the
-process still loses nothing (the WAL is in the kernel's page cache), a power cut may.
+at a few thousand writes a second. Here every write is a function of the connection; whatever
+queued up while the previous commit ran goes into one transaction, so concurrent writers share one
+fsync (a group commit), and each caller returns only after the commit that carries its write.
+`sync="normal"` skips the fsync at commit: a SIGKILL of the process still loses nothing (the WAL
+is in the kernel's page cache), a power cut may.
 
 A second process opening the same store would resend the same items, so the store takes an
 exclusive `flock` on `<path>.lock` (released by the kernel when the process dies, even by SIGKILL).
@@ -21,7 +21,6 @@ import logging
 import os
 import sqlite3
 import threading
-import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
@@ -53,22 +52,26 @@ class StoreLockedError(StoreError):
 
 
 class _Pending:
-    __slots__ = ("done", "error", "result", "write")
+    __slots__ = ("done", "error", "later", "result", "write")
 
-    def __init__(self, write: Write, done: threading.Event) -> None:
+    def __init__(self, write: Write, later: bool) -> None:
         self.write = write
+        self.later = later  # nobody waits for it: the background committer takes it if no writer does
         self.result: Any = None
         self.error: BaseException | None = None
-        self.done = done  # shared by the whole group: one wake-up call per commit
+        self.done = False
 
 
 class SqliteStore:
-    """A SQLite file in WAL mode, locked to this process, written by one group-committing thread.
+    """A SQLite file in WAL mode, locked to this process, written in group commits.
 
-    `write(fn)` runs `fn(connection)` in the writer's next transaction and returns its result once
-    that transaction is committed; `write_later(fn)` queues it without waiting (its commit comes with
-    the next group). `read(fn)` runs `fn` on a separate reading connection. `close()` commits what
-    is queued, then stops the writer.
+    `write(fn)` runs `fn(connection)` in a transaction and returns its result once that transaction
+    is committed. Whoever writes while no commit is running leads: it commits everything queued, its
+    own write included, in its own thread; writers arriving meanwhile queue up and the next of them
+    leads the next group, so a lone writer pays no thread hand-off and concurrent ones share an
+    fsync. `write_later(fn)` queues without waiting; a background thread commits such writes when no
+    writer is leading. `read(fn)` runs `fn` on a separate reading connection. `close()` commits
+    what is queued, then stops.
     """
 
     def __init__(self, path: str | os.PathLike[str], schema: str, *, sync: str = "full", name: str = "store") -> None:
@@ -88,10 +91,11 @@ class SqliteStore:
         self._read_lock = threading.Lock()
         self._cond = threading.Condition()
         self._queue: list[_Pending] = []
-        self._group_done = threading.Event()  # set when the group now queueing is committed
+        self._leading = False  # a group is being committed (by a writer or the background thread)
+        self._later = 0  # queued writes nobody waits for
         self._closing = False
         self.commits = 0  # transactions committed (the bench divides writes by it)
-        self._thread = threading.Thread(target=self._writer, name=f"relaykit-{name}-writer", daemon=True)
+        self._thread = threading.Thread(target=self._background, name=f"relaykit-{name}-writer", daemon=True)
         self._thread.start()
 
     def _connect(self, synchronous: str) -> sqlite3.Connection:
@@ -122,41 +126,60 @@ class SqliteStore:
 
     # -- writing --------------------------------------------------------------------------------
     def write(self, fn: Callable[[sqlite3.Connection], T]) -> T:
-        """Run `fn(connection)` in the next group commit; return its result once it is on disk."""
-        pending = self._enqueue(fn)
-        pending.done.wait()
+        """Run `fn(connection)` in a group commit; return its result once it is on disk."""
+        pending = _Pending(fn, later=False)
+        batch = None
+        with self._cond:
+            if self._closing:
+                raise StoreError(f"{self.name} {self.path}: closed")
+            self._queue.append(pending)
+            while not pending.done and self._leading:
+                self._cond.wait()
+            if not pending.done:
+                batch = self._lead()
+        if batch is not None:
+            self._commit_and_release(batch)
         if pending.error is not None:
             raise StoreError(f"{self.name} {self.path}: write failed ({type(pending.error).__name__}: "
                              f"{pending.error})") from None
         return pending.result  # type: ignore[no-any-return]
 
     def write_later(self, fn: Write) -> None:
-        """Queue `fn(connection)` for the next group commit without waiting for it (failures are logged)."""
-        self._enqueue(fn)
-
-    def _enqueue(self, fn: Write) -> _Pending:
+        """Queue `fn(connection)` for a coming group commit without waiting for it (failures are logged)."""
         with self._cond:
             if self._closing:
                 raise StoreError(f"{self.name} {self.path}: closed")
-            pending = _Pending(fn, self._group_done)
-            self._queue.append(pending)
-            if len(self._queue) == 1:
-                self._cond.notify()
-        return pending
+            self._queue.append(_Pending(fn, later=True))
+            self._later += 1
+            if not self._leading:
+                self._cond.notify_all()  # the background thread commits it, unless a writer leads first
 
-    def _writer(self) -> None:
+    def _lead(self) -> list[_Pending]:
+        """Under the lock: take everything queued as the next group."""
+        self._leading = True
+        self._later = 0
+        batch, self._queue = self._queue, []
+        return batch
+
+    def _commit_and_release(self, batch: list[_Pending]) -> None:
+        try:
+            self._commit(batch)
+        finally:
+            with self._cond:
+                for pending in batch:
+                    pending.done = True
+                self._leading = False
+                self._cond.notify_all()  # its writers return; one of those queued meanwhile leads next
+
+    def _background(self) -> None:
         while True:
             with self._cond:
-                while not self._queue and not self._closing:
+                while not (self._queue and not self._leading and (self._later or self._closing)):
+                    if self._closing and not self._queue and not self._leading:
+                        return
                     self._cond.wait()
-                if not self._queue and self._closing:
-                    return
-            time.sleep(0)  # let writers woken by the last commit queue up too: they join this group
-            with self._cond:
-                batch, self._queue = self._queue, []
-                done, self._group_done = self._group_done, threading.Event()
-            self._commit(batch)
-            done.set()
+                batch = self._lead()
+            self._commit_and_release(batch)
 
     def _commit(self, batch: Sequence[_Pending]) -> None:
         try:
