@@ -3,14 +3,14 @@
 Everything here happens before any byte is sent, and every failure is a `ConnectionConfigError`
 that names the field but never its value. Credentials with stray whitespace or control characters
 are refused rather than stripped: requests would otherwise raise `InvalidHeader` with the whole
-token in its message. A `sandbox_url` may only point at a loopback address, so an automation file
-cannot redirect a credential to another host.
+token in its message. A `sandbox_url` may only point at a loopback IP literal (or `localhost`,
+mapped to 127.0.0.1 without a lookup), so neither an automation file nor a resolver can redirect a
+credential to another host (`relaykit.transport.loopback`).
 """
 
 from __future__ import annotations
 
 import hashlib
-import ipaddress
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -24,6 +24,7 @@ from ..specs.models import ConnectorSpec
 from ..specs.values import value_problems
 from ..templates.filters import MISSING
 from ..transport.auth import Auth
+from ..transport.loopback import loopback_literal
 from ..transport.ratelimit_config import LimitOverride, check_class_overrides
 
 _CONTROL = {chr(c) for c in range(32)} | {"\x7f"}
@@ -50,17 +51,6 @@ class ResolvedConnection:
 
     def __repr__(self) -> str:
         return f"ResolvedConnection({self.connector}, region={self.region}, base_url={self.base_url})"
-
-
-def is_loopback_host(host: str) -> bool:
-    """True for localhost, 127.0.0.0/8 and ::1 — the only hosts a sandbox URL may name."""
-    host = host.strip("[]").lower().rstrip(".")
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def _check_strings(config: Mapping[str, Any], secret_fields: frozenset[str]) -> list[Problem]:
@@ -101,9 +91,20 @@ def _check_sandbox_url(value: str) -> Problem | None:
         return Problem("must not contain user information", pointer="/sandbox_url")
     if parts.query or parts.fragment or parts.path not in ("", "/") or "\\" in value:
         return Problem("must be the sandbox root: scheme, host and port only", pointer="/sandbox_url")
-    if not is_loopback_host(parts.hostname):
-        return Problem("must point at a loopback address (localhost, 127.0.0.0/8 or ::1)", pointer="/sandbox_url")
+    if loopback_literal(parts.hostname) is None:
+        return Problem("must point at a loopback address written as an IP literal (127.0.0.1, another "
+                       "127.0.0.0/8 address or [::1]) or at localhost; names a resolver would look up, "
+                       "trailing dots and IPv6 zones are refused", pointer="/sandbox_url")
     return None
+
+
+def sandbox_root(sandbox_url: str) -> str:
+    """A checked `sandbox_url` as `scheme://literal[:port]`: `localhost` becomes 127.0.0.1, so no lookup is made."""
+    parts = urlsplit(sandbox_url)
+    literal = loopback_literal(parts.hostname or "")
+    assert literal is not None, "sandbox_root needs a URL that _check_sandbox_url accepted"
+    host = f"[{literal}]" if ":" in literal else literal
+    return f"{parts.scheme}://{host}" + (f":{parts.port}" if parts.port is not None else "")
 
 
 class _FieldValues(dict):  # type: ignore[type-arg]
@@ -208,7 +209,8 @@ class ConnectionResolver:
         values = _FieldValues(apply_defaults(spec.connection_schema, values), spec.secret_fields)
         region = values["region"]
         real_base = spec.base_urls[region]
-        base_url = sandbox_base_url(sandbox_url, spec.name, region, real_base) if sandbox_url else real_base
+        base_url = sandbox_base_url(sandbox_root(sandbox_url), spec.name, region, real_base) if sandbox_url \
+            else real_base
         api_path = urlsplit(real_base).path.rstrip("/")
         host_url = base_url[: len(base_url) - len(api_path)] if api_path and base_url.endswith(api_path) else base_url
         for name in spec.secret_fields:

@@ -37,9 +37,11 @@ from ..errors import (
 from ..redact import REDACTOR, mask_path, mask_template, show_path_as
 from ..specs.models import RetryPolicy, Timeouts
 from . import retry as retry_rules
+from .adapter import RelaykitAdapter
+from .loopback import NotLoopbackPeer
 from .ratelimit import LimiterStore, MemoryStore, windows_for
 from .waits import human_duration, log_wait
-from .watchdog import WATCHDOG, AttemptHandle, WatchedAdapter
+from .watchdog import WATCHDOG, AttemptHandle
 
 if TYPE_CHECKING:
     from ..models import HttpRequest
@@ -132,7 +134,7 @@ class Transport:
     def _new_session() -> requests.Session:
         session = requests.Session()
         session.trust_env = False
-        adapter = WatchedAdapter(max_retries=0, pool_connections=8, pool_maxsize=32)
+        adapter = RelaykitAdapter(max_retries=0, pool_connections=8, pool_maxsize=32)
         session.mount("https://", adapter)
         session.mount("http://", adapter)
         return session
@@ -285,6 +287,9 @@ class Transport:
                          handle: AttemptHandle) -> tuple[str, CallError | None, Any]:
         try:
             resp = self._send_prepared(request, headers, timeout)
+        except NotLoopbackPeer as exc:  # the socket was closed before a byte left; a resolver will not reform
+            return retry_rules.NOT_SENT, self._error(TransportError, request, str(exc), attempt,
+                                                     retryable=False), None
         except requests.exceptions.ConnectTimeout:
             return retry_rules.NOT_SENT, self._error(RequestTimeoutError, request, "connect timeout", attempt), None
         except requests.exceptions.ReadTimeout:

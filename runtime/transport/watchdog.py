@@ -7,9 +7,9 @@ down, which wakes the blocked `recv` with end-of-file and turns into an ordinary
 that the transport reports as a timeout.
 
 Cost on the happy path is one heap push and two lock round-trips per attempt (no thread per
-request, no timer objects). The socket is found through urllib3 connection classes that bind
-themselves to the attempt running on the current thread, so only sessions built by relaykit's
-transport (`WatchedAdapter`) are guarded; an embedder's own session still gets the per-chunk
+request, no timer objects). The socket is found through relaykit's connection classes, which bind
+themselves to the attempt running on the current thread (`relaykit.transport.adapter`), so only sessions
+built by relaykit's transport are guarded; an embedder's own session still gets the per-chunk
 deadline check but not the header-phase guard.
 """
 
@@ -21,10 +21,6 @@ import socket
 import threading
 import time
 from typing import Any
-
-from requests.adapters import HTTPAdapter
-from urllib3.connection import HTTPConnection, HTTPSConnection
-from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
 _local = threading.local()
 
@@ -125,39 +121,3 @@ def _shutdown(conn: Any) -> None:
 
 WATCHDOG = Watchdog()
 """The process-wide watchdog (one thread, started on first use)."""
-
-
-class _WatchedHTTPConnection(HTTPConnection):
-    def request(self, *args: Any, **kwargs: Any) -> None:  # type: ignore[override]
-        WATCHDOG.bind(self)
-        super().request(*args, **kwargs)
-
-    def connect(self) -> None:
-        super().connect()
-        WATCHDOG.bind(self)  # a budget that ran out while connecting takes effect now
-
-
-class _WatchedHTTPSConnection(HTTPSConnection):
-    def request(self, *args: Any, **kwargs: Any) -> None:  # type: ignore[override]
-        WATCHDOG.bind(self)
-        super().request(*args, **kwargs)
-
-    def connect(self) -> None:
-        super().connect()
-        WATCHDOG.bind(self)
-
-
-class _WatchedHTTPPool(HTTPConnectionPool):
-    ConnectionCls = _WatchedHTTPConnection
-
-
-class _WatchedHTTPSPool(HTTPSConnectionPool):
-    ConnectionCls = _WatchedHTTPSConnection
-
-
-class WatchedAdapter(HTTPAdapter):
-    """An `HTTPAdapter` (still `max_retries=0`) whose connections obey the attempt watchdog."""
-
-    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
-        super().init_poolmanager(*args, **kwargs)
-        self.poolmanager.pool_classes_by_scheme = {"http": _WatchedHTTPPool, "https": _WatchedHTTPSPool}

@@ -9,10 +9,11 @@ from typing import Any
 
 import pytest
 from canary_scan import APP_KEY, SITE_ID, TRACK_KEY  # the suite's canaries, scanned for in every test
-from relaykit.call.connection import is_loopback_host, sandbox_base_url
+from relaykit.call.connection import sandbox_base_url
 from relaykit.errors import ConnectionConfigError
 from relaykit.redact import Secret
 from relaykit.runtime import Runtime
+from relaykit.transport.loopback import is_loopback_host
 
 TRACK = {"site_id": SITE_ID, "api_key": TRACK_KEY}
 REAL_BASE_PATHS = {"customerio-track": "/api", "customerio-app": "/v1", "customerio-beta": "/v1/api",
@@ -131,21 +132,22 @@ def test_non_ascii_secret_refused(rt: Runtime) -> None:
     assert [p.pointer for p in exc.problems] == ["/api_key"]
 
 
-@pytest.mark.parametrize("url", [
-    pytest.param("http://127.0.0.1:8080", id="ipv4-loopback"),
-    pytest.param("http://127.0.0.1:8080/", id="trailing-slash"),
-    pytest.param("http://localhost:8080", id="localhost"),
-    pytest.param("http://LOCALHOST:8080", id="localhost-upper"),
-    pytest.param("http://[::1]:8080", id="ipv6-loopback"),
-    pytest.param("http://127.0.0.2:9", id="other-127"),
-    pytest.param("http://127.255.255.254:1", id="top-of-127-8"),
-    pytest.param("https://127.0.0.1:8443", id="https"),
-    pytest.param("http://127.0.0.1", id="no-port"),
+@pytest.mark.parametrize(("url", "root"), [
+    pytest.param("http://127.0.0.1:8080", "http://127.0.0.1:8080", id="ipv4-loopback"),
+    pytest.param("http://127.0.0.1:8080/", "http://127.0.0.1:8080", id="trailing-slash"),
+    pytest.param("http://localhost:8080", "http://127.0.0.1:8080", id="localhost-mapped-without-dns"),
+    pytest.param("http://LOCALHOST:8080", "http://127.0.0.1:8080", id="localhost-upper"),
+    pytest.param("http://[::1]:8080", "http://[::1]:8080", id="ipv6-loopback"),
+    pytest.param("http://127.0.0.2:9", "http://127.0.0.2:9", id="other-127"),
+    pytest.param("http://127.255.255.254:1", "http://127.255.255.254:1", id="top-of-127-8"),
+    pytest.param("https://127.0.0.1:8443", "https://127.0.0.1:8443", id="https"),
+    pytest.param("http://127.0.0.1", "http://127.0.0.1", id="no-port"),
+    pytest.param("HTTP://127.0.0.1:1", "http://127.0.0.1:1", id="scheme-upper"),
 ])
-def test_sandbox_url_accepted_for_loopback(rt: Runtime, url: str) -> None:
+def test_sandbox_url_accepted_for_loopback(rt: Runtime, url: str, root: str) -> None:
     resolved = rt.resolve_connection("customerio-track", {**TRACK, "sandbox_url": url})
     assert resolved.sandbox
-    assert resolved.base_url == url.rstrip("/") + "/customerio-track/us/api"
+    assert resolved.base_url == root + "/customerio-track/us/api"
 
 
 @pytest.mark.parametrize(("url", "fragment"), [
@@ -163,6 +165,20 @@ def test_sandbox_url_accepted_for_loopback(rt: Runtime, url: str) -> None:
     pytest.param("http://127.0.0.1.nip.io:1", "loopback", id="dns-rebinding-name"),
     pytest.param("http://localhost.evil.example", "loopback", id="localhost-prefix"),
     pytest.param("http://127.0.0.1%2eevil.example", "loopback", id="encoded-dot"),
+    # issue 12, item 1: each of these passed as loopback but was handed to the system resolver
+    pytest.param("http://localhost.:1", "loopback", id="localhost-trailing-dot"),
+    pytest.param("http://LocalHost.:1", "loopback", id="localhost-case-trailing-dot"),
+    pytest.param("http://127.0.0.1.:1", "loopback", id="ipv4-trailing-dot"),
+    pytest.param("http://127.0.0.2.:1", "loopback", id="other-127-trailing-dot"),
+    pytest.param("http://[::1%25lo]:1", "loopback", id="ipv6-zone"),
+    pytest.param("http://[::1%lo]:1", "loopback", id="ipv6-zone-raw"),
+    pytest.param("http://localhost..:1", "loopback", id="localhost-two-dots"),
+    pytest.param("http://[0:0:0:0:0:0:0:1]:1", "loopback", id="ipv6-uncompressed"),
+    pytest.param("http://[::0001]:1", "loopback", id="ipv6-leading-zeros"),
+    pytest.param("http://127.000.000.001:1", "loopback", id="ipv4-leading-zeros"),
+    pytest.param("http://app.localhost:1", "loopback", id="localhost-subdomain"),
+    pytest.param("http://localhost6:1", "loopback", id="localhost6"),
+    pytest.param("http://ip6-localhost:1", "loopback", id="ip6-localhost"),
     pytest.param("http://127.0.0.1@evil.example", "user information", id="userinfo-host"),
     pytest.param("http://evil.example@127.0.0.1:1", "user information", id="userinfo-loopback"),
     pytest.param("http://127.0.0.1\\@evil.example", "user information", id="backslash-userinfo"),
@@ -203,7 +219,10 @@ def test_sandbox_base_url_function(root: str, real: str, expected: str) -> None:
 
 @pytest.mark.parametrize(("host", "loopback"), [
     pytest.param("localhost", True, id="localhost"),
-    pytest.param("LocalHost.", True, id="localhost-case-dot"),
+    pytest.param("LocalHost", True, id="localhost-case"),
+    pytest.param("LocalHost.", False, id="localhost-case-dot"),
+    pytest.param("127.0.0.1.", False, id="ipv4-dot"),
+    pytest.param("[::1%25lo]", False, id="ipv6-zone"),
     pytest.param("127.0.0.1", True, id="127-0-0-1"),
     pytest.param("127.9.9.9", True, id="127-8"),
     pytest.param("[::1]", True, id="ipv6-bracketed"),

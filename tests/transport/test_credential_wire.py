@@ -1,0 +1,151 @@
+"""Issue 12, item 1: what relaykit's own connections check and switch off before a request is written.
+
+* A connection to a host that claims loopback must be connected to a loopback peer. A hostile
+  resolver is played by replacing `socket.getaddrinfo` (the system resolver, below urllib3): it
+  answers with a Unix socket standing for "another address", so nothing leaves loopback. relaykit's
+  connection closes that socket before writing a byte; a stock urllib3 connection sends the whole
+  request, `Authorization` included, which shows the hazard is real.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+
+import pytest
+import requests
+import urllib3.connection
+from relaykit import Runtime, TransportError
+from relaykit.transport.adapter import _HTTPConnection
+from relaykit.transport.loopback import NotLoopbackPeer, peer_is_loopback
+
+EVENT = ("customerio-track.track_event", {"identifier": "c1", "name": "wire"})
+REPLY = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}"
+
+
+class UnixRecorder:
+    """A Unix-socket server: the "other address" a hostile resolver points at. Records what arrives."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.connections = 0
+        self.received = b""
+        self._handled = threading.Semaphore(0)
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.bind(path)
+        self.sock.listen(8)
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            self.connections += 1
+            with conn:
+                conn.settimeout(2)
+                data = b""
+                try:
+                    while b"\r\n\r\n" not in data:
+                        chunk = conn.recv(65536)
+                        if not chunk:
+                            break
+                        data += chunk
+                    if data:
+                        conn.sendall(REPLY)
+                except OSError:
+                    pass
+                self.received += data
+            self._handled.release()
+
+    def settle(self, connections: int = 1) -> UnixRecorder:
+        """Wait until `connections` connections have been served to the end, so the counts are final."""
+        for _ in range(connections):
+            assert self._handled.acquire(timeout=5), "the recorder never saw the expected connection"
+        return self
+
+    def close(self) -> None:
+        self.sock.close()
+
+
+@pytest.fixture
+def hostile(tmp_path, monkeypatch):
+    """Every name (and literal) resolves to the recorder's Unix socket, as a hostile resolver would."""
+    recorder = UnixRecorder(str(tmp_path / "elsewhere.sock"))
+
+    def getaddrinfo(host, port, *args, **kwargs):
+        return [(socket.AF_UNIX, socket.SOCK_STREAM, 0, "", recorder.path)]
+
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+    yield recorder
+    recorder.close()
+
+
+def _no_tcp_options(session: requests.Session) -> None:
+    # urllib3 sets TCP_NODELAY on every new socket, which a Unix socket refuses; the hostile answer
+    # must get as far as a connected socket for the peer check to be what stops it
+    for prefix in ("http://", "https://"):
+        session.get_adapter(prefix).poolmanager.connection_pool_kw["socket_options"] = []
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "localhost.", "127.0.0.2.", "LocalHost.", "::1%25lo", "app.localhost"])
+def test_a_loopback_host_connected_elsewhere_is_closed_before_a_byte_is_written(hostile, host):
+    conn = _HTTPConnection(host, 8080, socket_options=[])
+    with pytest.raises(NotLoopbackPeer, match="not a loopback address"):
+        conn.request("GET", "/", headers={"Authorization": "Basic c2l0ZTprZXk="})
+    hostile.settle()
+    assert hostile.connections == 1  # the hostile answer was used...
+    assert hostile.received == b""  # ...and nothing reached it
+
+
+def test_a_stock_connection_sends_the_credential_to_whatever_the_resolver_said(hostile):
+    conn = urllib3.connection.HTTPConnection("localhost.", 8080, socket_options=[])
+    conn.request("GET", "/", headers={"Authorization": "Basic c2l0ZTprZXk="})
+    conn.close()
+    hostile.settle()
+    assert b"Authorization: Basic c2l0ZTprZXk=" in hostile.received
+
+
+def test_the_runtime_refuses_a_non_loopback_peer_for_a_sandbox_call_without_retrying(hostile, sandbox):
+    rt = Runtime(sleep=lambda s: None)
+    try:
+        _no_tcp_options(rt.transport.session)
+        with pytest.raises(TransportError) as info:
+            rt.run(*EVENT, sandbox.connection("customerio-track"))
+    finally:
+        rt.close()
+    hostile.settle()
+    assert "not a loopback address" in str(info.value)
+    assert info.value.retryable is False and info.value.attempts == 1
+    assert hostile.connections == 1 and hostile.received == b""
+    assert sandbox.journal() == []
+
+
+def test_an_embedders_session_is_not_guarded_which_is_why_relaykits_own_is(hostile, sandbox):
+    session = requests.Session()
+    _no_tcp_options(session)
+    rt = Runtime(session=session, sleep=lambda s: None)
+    try:
+        rt.run(*EVENT, sandbox.connection("customerio-track"))
+    except Exception:  # the recorder's reply is not the API's; only what reached it matters here
+        pass
+    finally:
+        rt.close()
+    hostile.settle()
+    assert b"\r\nAuthorization: Basic " in hostile.received
+
+
+def test_peer_is_loopback_on_real_sockets(tmp_path):
+    server = socket.create_server(("127.0.0.1", 0))
+    client = socket.create_connection(server.getsockname())
+    left, right = socket.socketpair()
+    try:
+        assert peer_is_loopback(client)
+        assert not peer_is_loopback(left)  # a Unix socket has no IP peer
+        unconnected = socket.socket()
+        assert not peer_is_loopback(unconnected)
+        unconnected.close()
+    finally:
+        for s in (server, client, left, right):
+            s.close()
