@@ -1,8 +1,11 @@
 """relaykit's own HTTP adapter: what its connections do on a socket before a request is written.
 
-Two guarantees live here because only a connection object sees them happen:
+Three guarantees live here because only a connection object sees them happen:
 - each connection binds itself to the attempt armed on its thread, so the watchdog can cut an
   attempt that outlives its budget (`relaykit.transport.watchdog`);
+- `http.client` debug printing is off on every connection instance, whatever `debuglevel` a class
+  in the hierarchy has been given (`urllib3.connection.HTTPConnection.debuglevel = 1` would
+  otherwise `print()` each request, `Authorization` header included);
 - a connection to a host that claims loopback (a sandbox, a webhook on this machine) must be
   connected to a loopback peer, checked on the socket before TLS or any byte of the request, so
   the promise never depends on what a resolver answered (`relaykit.transport.loopback`).
@@ -28,12 +31,15 @@ class _Guarded:
     """Mixed in before urllib3's connection classes (it calls their methods through `super()`)."""
 
     _dns_host: str
+    debuglevel: int
 
     def request(self, *args: Any, **kwargs: Any) -> None:
+        self.debuglevel = 0  # an instance attribute outranks any class's, and http.client reads it per call
         WATCHDOG.bind(self)
         super().request(*args, **kwargs)  # type: ignore[misc]
 
     def connect(self) -> None:
+        self.debuglevel = 0
         super().connect()  # type: ignore[misc]
         WATCHDOG.bind(self)  # a budget that ran out while connecting takes effect now
 

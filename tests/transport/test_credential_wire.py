@@ -1,14 +1,16 @@
-"""Issue 12, item 1: what relaykit's own connections check and switch off before a request is written.
+"""Issue 12, items 1 and 2: what relaykit's own connections check and switch off before a request is written.
 
 * A connection to a host that claims loopback must be connected to a loopback peer. A hostile
   resolver is played by replacing `socket.getaddrinfo` (the system resolver, below urllib3): it
   answers with a Unix socket standing for "another address", so nothing leaves loopback. relaykit's
   connection closes that socket before writing a byte; a stock urllib3 connection sends the whole
   request, `Authorization` included, which shows the hazard is real.
+* `http.client` debug printing stays off on relaykit's connections whatever class attribute is set.
 """
 
 from __future__ import annotations
 
+import http.client
 import socket
 import threading
 
@@ -149,3 +151,40 @@ def test_peer_is_loopback_on_real_sockets(tmp_path):
     finally:
         for s in (server, client, left, right):
             s.close()
+
+
+# -- item 2: http.client debug printing ----------------------------------------------------------
+DEBUG_CLASSES = {
+    "http.client.HTTPConnection": http.client.HTTPConnection,
+    "urllib3.connection.HTTPConnection": urllib3.connection.HTTPConnection,
+    "relaykit's connection class": _HTTPConnection,
+}
+
+
+@pytest.mark.parametrize("names", [[name] for name in DEBUG_CLASSES] + [list(DEBUG_CLASSES)],
+                         ids=lambda names: "+".join(names))
+def test_debug_printing_stays_off_whatever_class_has_a_debuglevel(names, sandbox, capfd, monkeypatch):
+    for name in names:
+        monkeypatch.setattr(DEBUG_CLASSES[name], "debuglevel", 1, raising=False)
+    rt = Runtime(sleep=lambda s: None)
+    try:
+        for _ in range(2):  # a fresh connection, then a pooled one
+            rt.run(*EVENT, sandbox.connection("customerio-track"))
+        rt.run("customerio-app.raw_http_request", {"method": "GET", "endpoint": "/customers/c1/attributes",
+                                                   "fail_on_http_error": False}, sandbox.connection("customerio-app"))
+    finally:
+        rt.close()
+    out, err = capfd.readouterr()
+    for text in (out, err):
+        assert "send:" not in text and "reply:" not in text and "header:" not in text
+        assert "Authorization" not in text
+
+
+def test_the_debuglevel_knob_is_live_here(sandbox, capfd, monkeypatch):
+    """Without relaykit's connection, `urllib3.connection.HTTPConnection.debuglevel = 1` does print."""
+    monkeypatch.setattr(urllib3.connection.HTTPConnection, "debuglevel", 1)
+    pool = urllib3.PoolManager()
+    pool.request("GET", sandbox.url + "/_sandbox/info", headers={"X-Probe": "debug-print"})
+    pool.clear()
+    out, _ = capfd.readouterr()
+    assert "send:" in out and "X-Probe: debug-print" in out
