@@ -19,15 +19,23 @@ from importlib import resources
 from typing import TYPE_CHECKING, Any
 
 from .call.check import CheckReport, check_connection
-from .call.connection import ConnectionResolver, ResolvedConnection
+from .call.connection import ConnectionResolver, ResolvedConnection, wrap_secrets
 from .call.pagination import Paginator
 from .call.region import AUTO, RegionResolver
-from .errors import PluginError, Problem, RelaykitError, SpecError, UnknownConnectorError, UnknownOperationError
+from .errors import (
+    ConnectionConfigError,
+    PluginError,
+    Problem,
+    RelaykitError,
+    SpecError,
+    UnknownConnectorError,
+    UnknownOperationError,
+)
 from .models import HttpRequest, Result
 from .names import suggest
 from .plugins.manager import BrokenPlugin, PluginInfo, build_plugin_manager, describe_plugins, provider_name
 from .plugins.registry import AuthRegistrar, ConnectorRegistrar, OperationKindRegistrar
-from .redact import install_log_filter
+from .redact import Secret, install_log_filter
 from .specs.deref import dereference
 from .specs.jsonschemas import SchemaStore
 from .specs.loader import SpecLoader
@@ -348,25 +356,34 @@ class Runtime:
             validator = self._connection_validators[spec.name] = self._store.validator(spec.connection_schema)
         return validator
 
-    def connection_from_env(self, connector: str, reference: str | None = None) -> dict[str, str]:
-        """Fields of a connection from `RELAYKIT_<REFERENCE>_<FIELD>` variables (reference: the connector)."""
+    def connection_from_env(self, connector: str, reference: str | None = None) -> dict[str, Any]:
+        """Fields of a connection from `RELAYKIT_<REFERENCE>_<FIELD>` variables (reference: the connector).
+
+        Secret fields come back as `Secret`s, so no frame that later refuses the connection holds them in clear.
+        """
         spec = self.connector(connector)
         prefix = env_prefix(reference or connector)
         out = {}
         for field in spec.connection_schema.get("properties", {}):
             value = self._environ.get(prefix + field.upper())
             if value is not None:
-                out[field] = value
+                out[field] = Secret(value) if field in spec.secret_fields else value
         return out
 
     def connection_config(self, connector: str, reference: str | None) -> dict[str, Any]:
-        """The config a reference stands for: plugins first (`resolve_connection`), then the environment."""
-        config = None
+        """The config a reference stands for: plugins first (`resolve_connection`), then the environment.
+
+        Secret fields are `Secret`s in the result whichever source answered.
+        """
         if reference is not None:
-            config = self._pm.hook.resolve_connection(connector=connector, reference=reference)
-        if config is None:
-            config = self.connection_from_env(connector, reference)
-        return dict(config)
+            found = self._pm.hook.resolve_connection(connector=connector, reference=reference)
+            if found is not None:
+                if not isinstance(found, Mapping):
+                    raise ConnectionConfigError(connector, [Problem(
+                        f"the resolve_connection hook returned {type(found).__name__} for reference {reference!r}; "
+                        "it must return a mapping of connection fields or None")])
+                return wrap_secrets(found, self.connector(connector).secret_fields)
+        return self.connection_from_env(connector, reference)
 
     def resolve_connection(self, connector: str, connection: Mapping[str, Any] | str | None, *,
                            reference: str | None = None) -> ResolvedConnection:

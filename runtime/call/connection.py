@@ -179,34 +179,19 @@ class ConnectionResolver:
         return (spec.name, id(spec), items)
 
     def _resolve(self, spec: ConnectorSpec, config: Mapping[str, Any], env_prefix: str | None) -> ResolvedConnection:
-        values = _FieldValues({k: (v.reveal() if isinstance(v, Secret) else v) for k, v in config.items()},
-                              spec.secret_fields)
-        problems = _check_strings(values, spec.secret_fields)
-        region_value = values.get("region")
-        if isinstance(region_value, str) and region_value not in spec.base_urls:
-            problems.append(Problem(f"unknown region; must be one of: {', '.join(spec.regions)}", pointer="/region"))
-        validator = self._validator_for(spec)
-        for problem in error_problems(validator.iter_errors(values)):
-            if problem.pointer == "/region" and any(p.pointer == "/region" for p in problems):
-                continue
-            if problem.message == "is required":
-                problem = Problem(f"is required (missing credential field {problem.pointer[1:]!r})",
-                                  pointer=problem.pointer,
-                                  hint=f"or set {env_prefix}{problem.pointer[1:].upper()}" if env_prefix else None)
-            problems.append(problem)
-        overrides: dict[str, LimitOverride] = {}
-        if "rate_limits" in values:
-            overrides, found = check_class_overrides(spec, values["rate_limits"], "/rate_limits")
-            problems.extend(found)
-        sandbox_url = values.get("sandbox_url")
-        if isinstance(sandbox_url, str) and not any(p.pointer == "/sandbox_url" for p in problems):
-            bad = _check_sandbox_url(sandbox_url)
-            if bad:
-                problems.append(bad)
+        # Credentials stay wrapped in this frame (`Secret` when they came from the environment or a
+        # plugin): a refused connection raises from here, and a traceback rendered with locals shows
+        # this frame and its callers, never the helpers below, which have returned by then.
+        problems, overrides = _problems(spec, config, self._validator_for(spec), env_prefix)
         if problems:
             raise ConnectionConfigError(spec.name, problems)
+        return self._build(spec, config, overrides)
 
-        values = _FieldValues(apply_defaults(spec.connection_schema, values), spec.secret_fields)
+    def _build(self, spec: ConnectorSpec, config: Mapping[str, Any],
+               overrides: Mapping[str, LimitOverride]) -> ResolvedConnection:
+        """A checked config -> the resolved connection: region, base URL, auth, fingerprint, limit overrides."""
+        values = _FieldValues(apply_defaults(spec.connection_schema, _revealed(config)), spec.secret_fields)
+        sandbox_url = values.get("sandbox_url")
         region = values["region"]
         real_base = spec.base_urls[region]
         base_url = sandbox_base_url(sandbox_root(sandbox_url), spec.name, region, real_base) if sandbox_url \
@@ -233,3 +218,40 @@ class ConnectionResolver:
             fingerprint=digest.hexdigest()[:16], sandbox=bool(sandbox_url), rate_limits=tuple(overrides.items()),
             host_url=host_url,
         )
+
+
+def _revealed(config: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: (v.reveal() if isinstance(v, Secret) else v) for k, v in config.items()}
+
+
+def _problems(spec: ConnectorSpec, config: Mapping[str, Any], validator: Any,
+              env_prefix: str | None) -> tuple[list[Problem], dict[str, LimitOverride]]:
+    """Everything wrong with a config, by field, and its rate-limit overrides; values are revealed only in here."""
+    values = _FieldValues(_revealed(config), spec.secret_fields)
+    problems = _check_strings(values, spec.secret_fields)
+    region_value = values.get("region")
+    if isinstance(region_value, str) and region_value not in spec.base_urls:
+        problems.append(Problem(f"unknown region; must be one of: {', '.join(spec.regions)}", pointer="/region"))
+    for problem in error_problems(validator.iter_errors(values)):
+        if problem.pointer == "/region" and any(p.pointer == "/region" for p in problems):
+            continue
+        if problem.message == "is required":
+            problem = Problem(f"is required (missing credential field {problem.pointer[1:]!r})",
+                              pointer=problem.pointer,
+                              hint=f"or set {env_prefix}{problem.pointer[1:].upper()}" if env_prefix else None)
+        problems.append(problem)
+    overrides: dict[str, LimitOverride] = {}
+    if "rate_limits" in values:
+        overrides, found = check_class_overrides(spec, values["rate_limits"], "/rate_limits")
+        problems.extend(found)
+    sandbox_url = values.get("sandbox_url")
+    if isinstance(sandbox_url, str) and not any(p.pointer == "/sandbox_url" for p in problems):
+        bad = _check_sandbox_url(sandbox_url)
+        if bad:
+            problems.append(bad)
+    return problems, overrides
+
+
+def wrap_secrets(config: Mapping[str, Any], secret_fields: frozenset[str]) -> dict[str, Any]:
+    """A copy of `config` whose secret fields are `Secret`s (from the environment or a plugin, before any check)."""
+    return {k: (Secret(v) if k in secret_fields and isinstance(v, str) else v) for k, v in config.items()}

@@ -109,7 +109,7 @@ def locals_showing_secrets(exc: BaseException) -> set[str]:
 # who wants clean locals passes `relaykit.Secret` values (see the next test). Any other local fails.
 CALLERS_PLAIN_DICT = {"runtime.py:run:connection", "runtime.py:dry_run:connection", "runtime.py:prepare:connection",
                       "runtime.py:resolve_connection:connection", "connection.py:resolve:config",
-                      "connection.py:resolve:key", "connection.py:_resolve:config", "connection.py:_resolve:values"}
+                      "connection.py:resolve:key", "connection.py:_resolve:config"}
 
 
 def test_canary_credentials_never_disclosed(canary_sandbox, sandbox, debug_logs, capfd, tmp_path, monkeypatch):
