@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
 from ..call.executor import decode_body
+from ..call.headers import normalise, refusal
 from ..errors import CallError, Problem, status_error_class
 from ..models import HttpRequest
 from ..redact import REDACTOR, mask_path
@@ -72,8 +73,10 @@ def header_problems(headers: Mapping[str, Any], pointer: str, *, literal_check: 
         where = f"{pointer}/{name.replace('~', '~0').replace('/', '~1')}"
         if not name or any(c not in _TOKEN_CHARS for c in name):
             problems.append(Problem("is not a valid header name", where))
-        elif name.lower() in FORBIDDEN_HEADERS:
+        elif normalise(name) in FORBIDDEN_HEADERS:
             problems.append(Problem("is set by the transport and may not be given", where))
+        elif (reason := refusal(name)) is not None:
+            problems.append(Problem(f"may not be given: it {reason}", where))
         elif literal_check and name.lower() in CREDENTIAL_HEADERS and isinstance(value, str) and "{{" not in value:
             problems.append(Problem("a credential must not be written in an automation", where,
                                     hint="pass it in the inputs or use a connector whose connection holds it"))

@@ -22,6 +22,7 @@ from ..errors import InputValidationError, Problem, RenderError
 from ..models import HttpRequest
 from ..redact import mask_path
 from ..templates.filters import MISSING, TemplateRenderError
+from .headers import OWNED, REFUSED, normalise, refusal
 from .ids import new_ulid
 from .limits import check_body_limits, check_input_limits, pointer_parts
 
@@ -30,10 +31,7 @@ if TYPE_CHECKING:
     from .connection import ResolvedConnection
 
 USER_AGENT = "relaykit/0.1 (+connector {connector}/{version})"
-RESERVED_HEADERS = frozenset({
-    "authorization", "proxy-authorization", "cookie", "host", "content-length", "transfer-encoding",
-    "connection", "te", "upgrade", "expect",
-})
+RESERVED_HEADERS = frozenset(OWNED) | frozenset(REFUSED)  # and the prefixes `headers.refusal` knows
 _TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")  # used with fullmatch: `$` would allow a final newline
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _BIDI = re.compile("[\u202a-\u202e\u2066-\u2069\u200e\u200f]")
@@ -128,9 +126,9 @@ def check_header(name: str, value: str, pointer: str) -> Problem | None:
     """User headers: token names, no control characters (NUL included), no reserved names."""
     if not _TOKEN.fullmatch(name):
         return Problem("header name is not a valid HTTP token", pointer=pointer)
-    lower = name.lower()
-    if lower in RESERVED_HEADERS or lower.startswith("x-forwarded-") or lower.startswith("proxy-"):
-        return Problem("this header is set by relaykit and cannot be given", pointer=pointer)
+    reason = OWNED.get(normalise(name)) or refusal(name)
+    if reason is not None:
+        return Problem(f"this header cannot be given: it {reason}", pointer=pointer)
     if not isinstance(value, str):
         return Problem("header values must be strings", pointer=pointer)
     if _CONTROL.search(value):

@@ -409,7 +409,11 @@ def test_bad_method_refused_by_schema(rt: Runtime, method: str) -> None:
 
 
 RESERVED = ["authorization", "Proxy-Authorization", "Cookie", "Host", "Content-Length", "Transfer-Encoding",
-            "Connection", "X-Forwarded-Host", "X-Forwarded-For", "TE", "Upgrade", "Expect"]
+            "Connection", "X-Forwarded-Host", "X-Forwarded-For", "TE", "Upgrade", "Expect",
+            # issue 12, item 4: routing and hop-by-hop headers passed through raw HTTP
+            "Forwarded", "X-Forwarded-Proto", "X-Original-URL", "X-Rewrite-URL", "X-HTTP-Method-Override",
+            "X-HTTP-Method", "X-Method-Override", "Via", "Keep-Alive", "Proxy-Connection", "Trailer",
+            "X_Forwarded_For", "X_HTTP_Method_Override"]
 
 
 @pytest.mark.parametrize("name", [
