@@ -56,11 +56,12 @@ def is_loopback_host(host: str) -> bool:
 def claims_loopback(host: str) -> bool:
     """True when a host *looks* loopback by any spelling: such a connection must reach a loopback peer.
 
-    Deliberately generous (trailing dots, case, zones, `*.localhost`, IPv4-mapped), the opposite
-    of `loopback_literal`: it decides where the peer is checked, not what is accepted.
+    Deliberately generous (trailing dots, case, zones, `*.localhost`, the /etc/hosts names of
+    common distributions, IPv4-mapped), the opposite of `loopback_literal`: it decides where the
+    peer is checked, not what is accepted.
     """
     name = host.strip("[]").lower().rstrip(".").split("%", 1)[0]
-    if name == "localhost" or name.endswith(".localhost"):
+    if name in _LOOPBACK_NAMES or name.endswith(".localhost"):
         return True
     try:
         ip = ipaddress.ip_address(name)
@@ -86,5 +87,7 @@ def peer_is_loopback(sock: socket.socket) -> bool:
     return ip.is_loopback or (mapped is not None and mapped.is_loopback)
 
 
+_LOOPBACK_NAMES = frozenset({"localhost", "localhost6", "ip6-localhost", "ip6-loopback", "localhost.localdomain",
+                             "localhost4", "localhost4.localdomain4", "localhost6.localdomain6"})
 _V4_LOOPBACK = ipaddress.ip_network("127.0.0.0/8")
 _V6_LOOPBACK = ipaddress.ip_address("::1")

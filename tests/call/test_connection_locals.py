@@ -11,15 +11,11 @@ base64 of `site:key` and `key:`, both alphabets). The key is drawn by hypothesis
 
 from __future__ import annotations
 
-import base64
-import json
-from collections.abc import Iterator, Mapping
 from pathlib import Path
-from types import FrameType
 from typing import Any
-from urllib.parse import quote, quote_plus
 
 import pytest
+from credential_adversary import leaking_locals
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from relaykit import Runtime, hookimpl
@@ -55,62 +51,8 @@ PLUGIN = Plugin()
 RT = Runtime(environ=ENV, plugins=[PLUGIN], sleep=lambda s: None)
 
 
-def forms(key: str) -> set[str]:
-    out = {key, repr(key)[1:-1], json.dumps(key)[1:-1], json.dumps(key, ensure_ascii=False)[1:-1],
-           quote(key, safe=""), quote(key), quote_plus(key)}
-    for user, password in ((SITE, key), (key, "")):
-        raw = f"{user}:{password}".encode()
-        for encoded in (base64.b64encode(raw), base64.urlsafe_b64encode(raw)):
-            out |= {encoded.decode(), encoded.decode().rstrip("=")}
-    return {f for f in out if len(f) >= 6}
-
-
-def frames(exc: BaseException) -> Iterator[FrameType]:
-    """Every frame below this test file in the traceback of `exc` and of its cause and context chains."""
-    seen: set[int] = set()
-    todo = [exc]
-    while todo:
-        err = todo.pop()
-        if id(err) in seen:
-            continue
-        seen.add(id(err))
-        tb = err.__traceback__
-        while tb is not None:
-            if tb.tb_frame.f_code.co_filename != __file__:
-                yield tb.tb_frame
-            tb = tb.tb_next
-        todo += [e for e in (err.__cause__, err.__context__) if e is not None]
-
-
-def strings(value: Any, seen: set[int] | None = None) -> Iterator[str]:
-    """Every string reachable from `value` through containers (dict subclasses by their real items), else its repr."""
-    seen = set() if seen is None else seen
-    if id(value) in seen:
-        return
-    seen.add(id(value))
-    if isinstance(value, str):
-        yield value
-    elif isinstance(value, bytes | bytearray):
-        yield bytes(value).decode("latin-1")
-    elif isinstance(value, Mapping):
-        for k, v in (dict.items(value) if isinstance(value, dict) else value.items()):
-            yield from strings(k, seen)
-            yield from strings(v, seen)
-    elif isinstance(value, list | tuple | set | frozenset):
-        for item in value:
-            yield from strings(item, seen)
-    elif isinstance(value, BaseException):
-        yield from strings(value.args, seen)
-        yield repr(value)
-    else:
-        yield repr(value)
-
-
-def leaking_locals(exc: BaseException, key: str) -> list[str]:
-    wanted = forms(key)
-    return sorted({f"{frame.f_code.co_name}:{name}" for frame in frames(exc)
-                   for name, value in frame.f_locals.items()
-                   if any(form in text for text in strings(value) for form in wanted)})
+def leaking(exc: BaseException, key: str) -> list[str]:
+    return leaking_locals(exc, key, SITE, skip_file=__file__)
 
 
 def configure(source: str, connector: str, key: str, refusal: str) -> str | None:
@@ -161,7 +103,7 @@ def test_a_refused_connection_leaves_no_credential_in_frame_locals(source, conne
     exc = refuse(entry, connector, reference)
     assert isinstance(exc, ConnectionConfigError), type(exc)
     assert exc.connector.startswith(connector) and exc.problems[0].pointer == "/" + REFUSALS[refusal][0]
-    assert leaking_locals(exc, key) == []
+    assert leaking(exc, key) == []
 
 
 def test_the_walker_finds_a_key_in_clear():
@@ -169,4 +111,4 @@ def test_the_walker_finds_a_key_in_clear():
     key = "canary-plain-dict-key-1"
     with pytest.raises(ConnectionConfigError) as info:
         RT.resolve_connection("customerio-track", {"site_id": SITE, "api_key": key, "region": "mars"})
-    assert "resolve_connection:connection" in leaking_locals(info.value, key)
+    assert "resolve_connection:connection" in leaking(info.value, key)

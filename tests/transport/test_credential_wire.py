@@ -12,74 +12,23 @@ from __future__ import annotations
 
 import http.client
 import socket
-import threading
 
 import pytest
 import requests
 import urllib3.connection
+from credential_adversary import UnixRecorder, hostile_getaddrinfo
 from relaykit import Runtime, TransportError
 from relaykit.transport.adapter import _HTTPConnection
 from relaykit.transport.loopback import NotLoopbackPeer, peer_is_loopback
 
 EVENT = ("customerio-track.track_event", {"identifier": "c1", "name": "wire"})
-REPLY = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}"
-
-
-class UnixRecorder:
-    """A Unix-socket server: the "other address" a hostile resolver points at. Records what arrives."""
-
-    def __init__(self, path: str) -> None:
-        self.path = path
-        self.connections = 0
-        self.received = b""
-        self._handled = threading.Semaphore(0)
-        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        self.sock.bind(path)
-        self.sock.listen(8)
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    def _accept(self) -> None:
-        while True:
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
-                return
-            self.connections += 1
-            with conn:
-                conn.settimeout(2)
-                data = b""
-                try:
-                    while b"\r\n\r\n" not in data:
-                        chunk = conn.recv(65536)
-                        if not chunk:
-                            break
-                        data += chunk
-                    if data:
-                        conn.sendall(REPLY)
-                except OSError:
-                    pass
-                self.received += data
-            self._handled.release()
-
-    def settle(self, connections: int = 1) -> UnixRecorder:
-        """Wait until `connections` connections have been served to the end, so the counts are final."""
-        for _ in range(connections):
-            assert self._handled.acquire(timeout=5), "the recorder never saw the expected connection"
-        return self
-
-    def close(self) -> None:
-        self.sock.close()
 
 
 @pytest.fixture
 def hostile(tmp_path, monkeypatch):
     """Every name (and literal) resolves to the recorder's Unix socket, as a hostile resolver would."""
     recorder = UnixRecorder(str(tmp_path / "elsewhere.sock"))
-
-    def getaddrinfo(host, port, *args, **kwargs):
-        return [(socket.AF_UNIX, socket.SOCK_STREAM, 0, "", recorder.path)]
-
-    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+    monkeypatch.setattr(socket, "getaddrinfo", hostile_getaddrinfo(recorder.path))
     yield recorder
     recorder.close()
 
@@ -91,7 +40,8 @@ def _no_tcp_options(session: requests.Session) -> None:
         session.get_adapter(prefix).poolmanager.connection_pool_kw["socket_options"] = []
 
 
-@pytest.mark.parametrize("host", ["127.0.0.1", "localhost.", "127.0.0.2.", "LocalHost.", "::1%25lo", "app.localhost"])
+@pytest.mark.parametrize("host", ["127.0.0.1", "localhost.", "127.0.0.2.", "LocalHost.", "::1%25lo", "app.localhost",
+                                  "localhost6", "ip6-localhost"])  # the last two: found by the adversary run
 def test_a_loopback_host_connected_elsewhere_is_closed_before_a_byte_is_written(hostile, host):
     conn = _HTTPConnection(host, 8080, socket_options=[])
     with pytest.raises(NotLoopbackPeer, match="not a loopback address"):
