@@ -102,7 +102,8 @@ def sandbox_root(sandbox_url: str) -> str:
     """A checked `sandbox_url` as `scheme://literal[:port]`: `localhost` becomes 127.0.0.1, so no lookup is made."""
     parts = urlsplit(sandbox_url)
     literal = loopback_literal(parts.hostname or "")
-    assert literal is not None, "sandbox_root needs a URL that _check_sandbox_url accepted"
+    if literal is None:  # only reached with a URL `_check_sandbox_url` refused
+        raise ValueError("sandbox_root needs a sandbox_url that names a loopback literal")
     host = f"[{literal}]" if ":" in literal else literal
     return f"{parts.scheme}://{host}" + (f":{parts.port}" if parts.port is not None else "")
 
