@@ -309,11 +309,15 @@ def sandbox_urls(tally: Tally, rng: random.Random, n: int) -> None:
 def _relaykit_connections() -> tuple[Any, Any, type[BaseException]]:
     """relaykit's own connection classes and its peer refusal (the names before issue 12, for a baseline run)."""
     try:
-        from relaykit.adapter import _HTTPConnection, _HTTPSConnection
-        from relaykit.loopback import NotLoopbackPeer
-    except ImportError:  # a tree before the fix: the classes lived in relaykit.watchdog, nothing refused a peer
-        from relaykit.watchdog import _WatchedHTTPConnection as _HTTPConnection  # type: ignore[attr-defined]
-        from relaykit.watchdog import _WatchedHTTPSConnection as _HTTPSConnection  # type: ignore[attr-defined]
+        from relaykit.transport.adapter import _HTTPConnection, _HTTPSConnection
+        from relaykit.transport.loopback import NotLoopbackPeer
+    except ImportError:  # a tree before the fix: the classes lived in the watchdog, nothing refused a peer
+        try:
+            from relaykit.transport.watchdog import _WatchedHTTPConnection as _HTTPConnection  # type: ignore
+            from relaykit.transport.watchdog import _WatchedHTTPSConnection as _HTTPSConnection  # type: ignore
+        except ImportError:  # before the package layout
+            from relaykit.watchdog import _WatchedHTTPConnection as _HTTPConnection  # type: ignore
+            from relaykit.watchdog import _WatchedHTTPSConnection as _HTTPSConnection  # type: ignore
 
         class NotLoopbackPeer(Exception):  # type: ignore[no-redef]
             pass
@@ -455,8 +459,8 @@ def traceback_locals(tally: Tally, rng: random.Random, n: int) -> None:
 
 def headers(tally: Tally, rng: random.Random, n: int, sandbox: Any) -> None:
     from relaykit import InputValidationError, Runtime
-    from relaykit.automation_builtins import header_problems
-    from relaykit.render import check_header
+    from relaykit.automation.webhook_step import header_problems
+    from relaykit.call.render import check_header
 
     owned = {"authorization", "proxy-authorization", "cookie", "host", "content-length", "expect"}
     for _ in range(n):

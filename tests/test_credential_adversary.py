@@ -10,7 +10,7 @@ from credential_adversary import run
 
 def test_the_adversary_finds_nothing(sandbox, figures):
     tally = run(seed=12, scale=0.05, sandbox=sandbox)
-    figures.add("S7", "adversary (scale 0.05): " + "; ".join(
+    figures.add("S8", "adversary (scale 0.05): " + "; ".join(
         f"{area} {tries}/{failed}" for area, (tries, failed) in tally.rows.items()) + " (tries/failures)")
     assert set(tally.rows) == {"sandbox_url", "peer", "debug-print", "locals", "headers", "webhook-headers",
                                "headers-reason", "headers-wire"}
