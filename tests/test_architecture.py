@@ -29,7 +29,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("plugins",),
     ("automation", "delivery", "webhooks"),
     ("runtime",),
-    ("testing",),
+    ("testing", "celery"),
     ("cli", "delivery_queue"),
     ("__init__",),
 ]
