@@ -15,14 +15,15 @@ HERE = Path(__file__).resolve().parent
 class Worker:
     """One `celery worker` process; `kill()` is SIGKILL, as when a machine dies."""
 
-    def __init__(self, name: str, env: dict[str, str], log: Path, concurrency: int = 8) -> None:
+    def __init__(self, name: str, env: dict[str, str], log: Path, concurrency: int = 8,
+                 queues: str = "celery") -> None:
         self.name = name
         self.log = log
         full_env = {**os.environ, **env, "PYTHONPATH": os.pathsep.join([str(HERE), os.environ.get("PYTHONPATH", "")])}
         with log.open("wb") as out:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "celery", "-A", "celery_app", "worker", "-P", "threads", "-c", str(concurrency),
-                 "-n", f"{name}@127.0.0.1", "--without-gossip", "--without-mingle", "--without-heartbeat",
+                 "-n", f"{name}@127.0.0.1", "-Q", queues, "--without-gossip", "--without-mingle", "--without-heartbeat",
                  "-l", "warning"], cwd=HERE, env=full_env, stdout=out, stderr=subprocess.STDOUT)
 
     def wait_ready(self, app, timeout: float = 60) -> None:
