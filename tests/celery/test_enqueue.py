@@ -60,3 +60,34 @@ def test_bad_calls_fail_at_enqueue_with_nothing_published(celery_app, redis_serv
     if error is UnknownOperationError:
         assert "customerio-track.track_event" in info.value.suggestions
     assert queued(redis_server) == []
+
+
+def test_an_unsafe_operation_without_a_claim_store_is_refused_at_enqueue():
+    from celery import Celery
+    from relaykit import Runtime, SettingsError
+    from relaykit.celery import RelaykitTasks
+
+    tasks = RelaykitTasks(Celery("no-redis", broker="memory://"), runtime=Runtime)
+    assert tasks.claims is None
+    with pytest.raises(SettingsError) as info:
+        tasks.signature("customerio-app.trigger_broadcast", {"broadcast_id": 1}, "prod")
+    assert "at most once" in str(info.value) and "claims=RedisClaims" in str(info.value)
+    tasks.signature("customerio-track.track_event", {"identifier": "a", "name": "e"}, "prod")  # keyed: fine
+
+
+def test_an_automation_is_checked_at_enqueue(celery_app, redis_server):
+    from pathlib import Path
+
+    from relaykit import ConnectionConfigError
+    from relaykit.automation.model import AutomationInputError
+
+    redis_server.flush()
+    path = str(Path(__file__).resolve().parents[2] / "examples" / "onboard_user.yaml")
+    with pytest.raises(AutomationInputError) as bad:  # inputs against the automation's schema
+        celery_app.relaykit.enqueue_automation(path, {"user_id": "ada"}, {"track": "loadtest"}, queue=QUEUE)
+    assert [p.pointer for p in bad.value.problems] == ["/email"]
+    with pytest.raises(ConnectionConfigError) as info:
+        celery_app.relaykit.enqueue_automation(path, {"user_id": "ada", "email": "ada@example.com"},
+                                               {"app": {"api_key": "x" * 24}}, queue=QUEUE)
+    assert [p.pointer for p in info.value.problems] == ["/api_key"]
+    assert queued(redis_server) == []

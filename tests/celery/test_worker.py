@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import pytest
 from conftest import connection_env
@@ -57,3 +58,14 @@ def test_an_unsafe_call_is_not_resent_after_its_worker_died_mid_send(celery_app,
     time.sleep(3.5)  # the stalled request has ended
     triggers = [e for e in sandbox.journal() if e["connector"] == "customerio-app"]
     assert len(triggers) == 1  # sent once, never again
+
+
+def test_an_automation_runs_by_name_with_connections_by_reference(celery_app, worker_a, sandbox):
+    path = str(Path(__file__).resolve().parents[2] / "examples" / "onboard_user.yaml")
+    task = celery_app.relaykit.enqueue_automation(path, {"user_id": "ada", "email": "ada@example.com"},
+                                                  {"track": "loadtest", "app": "apptest"})
+    run = task.get(timeout=30)
+    assert run["ok"] is True and run["outputs"]["person"] == "ada"
+    assert run["outputs"]["welcome_trigger_id"]  # the unsafe step ran, under the task's claim
+    assert celery_app.relaykit.claims.state(task.id) == "settled"
+    assert [e["connector"] for e in sandbox.journal()] == ["customerio-track"] * 2 + ["customerio-app"]
