@@ -62,8 +62,9 @@ def test_an_unsafe_call_is_not_resent_after_its_worker_died_mid_send(celery_app,
 
 def test_an_automation_runs_by_name_with_connections_by_reference(celery_app, worker_a, sandbox):
     path = str(Path(__file__).resolve().parents[2] / "examples" / "onboard_user.yaml")
+    app = {"ref": "apptest", "rate_limits": {"broadcast_trigger": False}}  # 1 per 10 s, and other tests trigger too
     task = celery_app.relaykit.enqueue_automation(path, {"user_id": "ada", "email": "ada@example.com"},
-                                                  {"track": "loadtest", "app": "apptest"})
+                                                  {"track": "loadtest", "app": app})
     run = task.get(timeout=30)
     assert run["ok"] is True and run["outputs"]["person"] == "ada"
     assert run["outputs"]["welcome_trigger_id"]  # the unsafe step ran, under the task's claim
