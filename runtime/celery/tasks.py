@@ -25,16 +25,31 @@ from celery.result import AsyncResult
 from ..automation.loader import load_automation
 from ..automation.model import Automation
 from ..automation.runner import Runner
+from ..call.dedupe import input_idempotency, with_dedupe_id
 from ..call.executor import validate_input
-from ..delivery.pool import with_dedupe_id
 from ..errors import CallError, Problem, RateLimitError, RelaykitError, SettingsError
 from ..runtime import Runtime
+from ..specs.models import OperationSpec
 from .claims import RedisClaims
 from .connections import Wire, for_broker, on_worker
 
 RUN = "relaykit.run"
 RUN_AUTOMATION = "relaykit.run_automation"
+SAFE_METHODS = ("GET", "HEAD", "PUT", "DELETE")  # a raw request without a keyed rule is safe only with these
 RETRY_INITIAL, RETRY_MAX = 1.0, 60.0  # seconds: Celery-level backoff after the runtime's own retries ran out
+
+
+def call_mode(op: OperationSpec, input: Mapping[str, Any]) -> str:
+    """safe, keyed or unsafe, as the rendered request will say (raw HTTP: its path rule, else its method)."""
+    if op.kind != "raw_http":
+        return op.idempotency.mode
+    method, endpoint = str(input.get("method", "")).upper(), str(input.get("endpoint", ""))
+    rule = next((r for r in op.connector.raw_rules if r.matches(method, endpoint)), None)
+    if rule is not None and rule.idempotency is not None:
+        mode = rule.idempotency.mode
+    else:
+        mode = "safe" if method in SAFE_METHODS else "unsafe"
+    return "safe" if mode == "unsafe" and input.get("retry_unsafe") else mode  # the caller allowed resends
 
 
 class NotResentError(CallError):
@@ -123,9 +138,9 @@ class RelaykitTasks:
         op = rt.operation(operation)
         validate_input(op, input)
         wire = for_broker(rt, op.connector.name, connection)
-        if op.idempotency.mode == "unsafe":
+        if call_mode(op, input) == "unsafe":
             self._need_claims(operation)
-        return self.run_task.s(operation, with_dedupe_id(op.idempotency, dict(input)), wire)
+        return self.run_task.s(operation, with_dedupe_id(input_idempotency(op, input), dict(input)), wire)
 
     def enqueue(self, operation: str, input: Mapping[str, Any], connection: Any = None,
                 **options: Any) -> AsyncResult:
@@ -173,7 +188,7 @@ class RelaykitTasks:
     def _run(self, task: Any, operation: str, input: dict[str, Any], connection: Wire) -> dict[str, Any]:
         rt = self.runtime
         op = rt.operation(operation)
-        unsafe = op.idempotency.mode == "unsafe"
+        unsafe = call_mode(op, input) == "unsafe"
         return self._guarded(task, unsafe, lambda: rt.run(
             operation, input, on_worker(rt, op.connector.name, connection)).to_dict())
 

@@ -91,3 +91,14 @@ def test_an_automation_is_checked_at_enqueue(celery_app, redis_server):
                                                {"app": {"api_key": "x" * 24}}, queue=QUEUE)
     assert [p.pointer for p in info.value.problems] == ["/api_key"]
     assert queued(redis_server) == []
+
+
+@pytest.mark.parametrize("input, mode", [
+    ({"method": "GET", "endpoint": "/customers/a/attributes"}, "safe"),
+    ({"method": "POST", "endpoint": "/campaigns/1/triggers", "body": {"json": {}}}, "unsafe"),
+    ({"method": "POST", "endpoint": "/campaigns/1/triggers", "body": {"json": {}}, "retry_unsafe": True}, "safe"),
+])
+def test_a_raw_request_is_claimed_as_its_rendered_request_would_be(celery_app, input, mode):
+    from relaykit.celery.tasks import call_mode
+
+    assert call_mode(celery_app.relaykit.runtime.operation("customerio-app.raw_http_request"), input) == mode
