@@ -37,13 +37,18 @@ log = logging.getLogger("relaykit.executor")
 ERROR_TEXT_LIMIT = 300
 
 
-def validate_input(op: OperationSpec, data: Any) -> dict[str, Any]:
-    """The input with schema defaults applied, or `InputValidationError` listing every problem."""
+def validate_input(op: OperationSpec, data: Any, *, vetted: bool = False) -> dict[str, Any]:
+    """The input with schema defaults applied, or `InputValidationError` listing every problem.
+
+    `vetted` says the data was decoded from JSON text already proven free of hostile values
+    (`specs.values.json_text_is_plain`), so the walk that looks for them is skipped.
+    """
     if not isinstance(data, Mapping):
         from ..errors import Problem
 
         raise InputValidationError(op.connector.name, op.name, [Problem("the input must be an object")])
-    hostile = value_problems(data)  # before jsonschema, which fails on these with a traceback of its own
+    # before jsonschema, which fails on these with a traceback of its own
+    hostile = [] if vetted else value_problems(data)
     if hostile:
         raise InputValidationError(op.connector.name, op.name, hostile)
     if op.input_check is not None and op.input_check(data) is True:
@@ -52,7 +57,7 @@ def validate_input(op: OperationSpec, data: Any) -> dict[str, Any]:
         problems = error_problems(op.input_validator.iter_errors(data))
     if problems:
         raise InputValidationError(op.connector.name, op.name, problems)
-    return apply_defaults(op.input_schema, dict(data))
+    return apply_defaults(op.input_schema, data)  # a copy: the caller's data stays as it was
 
 
 def decode_body(body: bytes, headers: Mapping[str, str]) -> Any:

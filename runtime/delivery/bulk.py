@@ -158,9 +158,9 @@ class _Run:
             return None
 
     def _prepare(self, index: int, raw: Any) -> Pending | None:
-        where = ""
+        where, plain = "", False
         if isinstance(raw, Record):
-            where = raw.where
+            where, plain = raw.where, raw.plain
             if raw.problem is not None:
                 self.reject(ItemOutcome(index, UNREADABLE, f"{where}: {raw.problem}"))
                 return None
@@ -168,7 +168,7 @@ class _Run:
         op = self.op
         item = self.fix_id(raw)
         try:
-            data = validate_input(op, item)
+            data = validate_input(op, item, vetted=plain)
             if self.input_limits:
                 problems = check_input_limits(data, self.input_limits)
                 if problems:

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import IO, Any
 
 from ..errors import BulkError
+from ..specs.values import json_text_is_plain
 from .dead_letters import unwrap
 
 FORMATS = ("jsonl", "json", "csv")
@@ -33,6 +34,8 @@ class Record:
     value: Any
     where: str
     problem: str | None = None
+    plain: bool = False
+    """The value came from JSON text that holds nothing the hostile-value walk refuses (see `json_text_is_plain`)."""
 
 
 def read_jsonl(stream: IO[bytes], name: str) -> Iterator[Record]:
@@ -42,14 +45,15 @@ def read_jsonl(stream: IO[bytes], name: str) -> Iterator[Record]:
             continue
         where = f"{name}:{number}"
         try:
-            value = _decode(line.decode("utf-8"))
+            text = line.decode("utf-8")
+            value = _decode(text)
         except UnicodeDecodeError:
             yield Record(None, where, "is not UTF-8 text")
         except ValueError as exc:
             reason = getattr(exc, "msg", "invalid JSON")
             yield Record(None, where, f"is not valid JSON ({reason})")
         else:
-            yield Record(unwrap(value), where)
+            yield Record(unwrap(value), where, plain=json_text_is_plain(text))
 
 
 def read_json_array(stream: IO[bytes], name: str) -> Iterator[Record]:

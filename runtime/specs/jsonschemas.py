@@ -357,13 +357,13 @@ def _has_defaults(schema: Mapping[str, Any]) -> bool:
 
 def apply_defaults(schema: Mapping[str, Any], value: Any) -> Any:
     """A copy of `value` with `default`s of absent object properties filled in (the caller's stays intact)."""
-    if not isinstance(value, dict) or not isinstance(schema, Mapping):
+    if not isinstance(value, Mapping) or not isinstance(schema, Mapping):
         return value
     if not _has_defaults(schema):
         return dict(value)
     props = schema.get("properties")
     if not isinstance(props, Mapping):
-        return value
+        return dict(value)
     out = dict(value)
     for name, sub in props.items():
         if not isinstance(sub, Mapping):

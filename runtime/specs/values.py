@@ -19,7 +19,7 @@ from typing import Any
 from ..errors import Problem
 from .documents import MAX_DEPTH, dump_pointer
 
-__all__ = ["MAX_INTEGER_DIGITS", "MAX_VALUE_DEPTH", "value_problems"]
+__all__ = ["MAX_INTEGER_DIGITS", "MAX_VALUE_DEPTH", "json_text_is_plain", "value_problems"]
 
 MAX_VALUE_DEPTH = MAX_DEPTH * 2
 """Nesting levels a caller's data may have (spec files get `MAX_DEPTH`; data a little more)."""
@@ -107,3 +107,15 @@ def value_problems(value: Any, *, base: str = "", max_depth: int = MAX_VALUE_DEP
             if reason is not None:
                 return [Problem(reason, pointer=base + _pointer(path))]
     return []
+
+
+def json_text_is_plain(text: str, *, max_depth: int = MAX_VALUE_DEPTH) -> bool:
+    """Whether the value decoded from this JSON text certainly passes `value_problems` (so the walk can be skipped).
+
+    Decoded JSON has string keys and no Decimals, and text read as strict UTF-8 holds no surrogates;
+    what remains is settled on the text: no surrogate escape, no NaN/Infinity literal, too short for
+    an oversized integer, and too few brackets to nest too deep. A False is only "cannot tell".
+    """
+    if len(text) >= MAX_INTEGER_DIGITS or "NaN" in text or "Infinity" in text or "\\ud" in text or "\\uD" in text:
+        return False
+    return len(text) < max_depth or text.count("{") + text.count("[") < max_depth

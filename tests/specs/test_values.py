@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from relaykit.automation.model import AutomationInputError
 from relaykit.errors import ConnectionConfigError, InputValidationError, RelaykitError
-from relaykit.specs.values import MAX_VALUE_DEPTH, value_problems
+from relaykit.specs.values import MAX_VALUE_DEPTH, json_text_is_plain, value_problems
 
 CONN = {"site_id": "site0123456", "api_key": "key0123456789abc", "region": "us"}
 
@@ -155,3 +155,38 @@ def test_non_mapping_connections_are_a_connection_error(rt, automation, connecti
 def test_hostile_connection_fields_are_a_connection_error(rt, field):
     with pytest.raises(ConnectionConfigError):
         rt.dry_run("customerio-track.track_event", {"identifier": "c", "name": "e"}, {**CONN, "region": field})
+
+
+# JSON text the bulk readers vet, so that the walk above can be skipped for what they decode.
+HOSTILE_TEXT = [
+    pytest.param('{"x": NaN}', id="nan"), pytest.param('{"x": -Infinity}', id="infinity"),
+    pytest.param('{"x": "a\\ud800"}', id="surrogate-escape"), pytest.param('{"\\uDFFF": 1}', id="surrogate-key"),
+    pytest.param('{"x": ' + "9" * 4100 + "}", id="huge-int"),
+    pytest.param("[" * (MAX_VALUE_DEPTH + 1) + "]" * (MAX_VALUE_DEPTH + 1), id="too-deep"),
+]
+
+
+@pytest.mark.parametrize("text", HOSTILE_TEXT)
+def test_json_text_that_could_hold_a_hostile_value_is_not_vetted(text):
+    assert not json_text_is_plain(text)
+    assert value_problems(json.loads(text)) != []
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.recursive(st.none() | st.booleans() | st.integers() | st.floats() | st.text(),
+                    lambda kids: st.lists(kids, max_size=4) | st.dictionaries(st.text(), kids, max_size=4),
+                    max_leaves=30),
+       st.booleans())
+def test_vetted_json_text_always_passes_the_walk(value, ascii_only):
+    """Whatever `json_text_is_plain` vouches for, the walk accepts: vetting never lets a hostile value by."""
+    try:
+        text = json.dumps(value, ensure_ascii=ascii_only)
+    except UnicodeEncodeError:
+        return
+    if json_text_is_plain(text):
+        assert value_problems(json.loads(text)) == []
+
+
+def test_nesting_just_inside_the_limit_is_vetted():
+    text = "[" * (MAX_VALUE_DEPTH - 1) + "]" * (MAX_VALUE_DEPTH - 1)
+    assert json_text_is_plain(text) and value_problems(json.loads(text)) == []
