@@ -37,11 +37,11 @@ def test_catastrophic_patterns_match_in_linear_time():
 def test_pattern_properties_and_additional_properties_use_the_same_engine():
     schema = {"type": "object", "patternProperties": {"^(a+)+$": {"type": "integer"}}, "additionalProperties": False}
     validator = DataValidator(schema)
-    started = time.perf_counter()
+    started = time.thread_time()  # CPU time of this thread: a busy machine does not make it fail
     assert not validator.is_valid({"a" * 50_000 + "!": 1})
     assert validator.is_valid({"aaa": 1}) and not validator.is_valid({"aaa": "x"})
     assert not validator.is_valid({"aaa\n": 1})  # `$` is the end of the name, as in ECMA-262
-    assert time.perf_counter() - started < 2.0
+    assert time.thread_time() - started < 2.0
 
 
 @pytest.mark.parametrize("pattern, words", [

@@ -265,10 +265,10 @@ def test_messages_never_contain_values(text: str) -> None:
 
 def test_alias_bomb_is_refused_fast_and_small() -> None:
     tracemalloc.start()
-    start = time.perf_counter()
+    start = time.thread_time()
     with pytest.raises(SpecError) as info:
         load_yaml(ALIAS_BOMB, "bomb.yaml")
-    elapsed = time.perf_counter() - start
+    elapsed = time.thread_time() - start
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
     assert elapsed < 1.0
@@ -288,9 +288,9 @@ def test_alias_bomb_is_refused_fast_and_small() -> None:
     ],
 )
 def test_deep_nesting_is_a_clean_spec_error(text: str, backend: type) -> None:
-    start = time.perf_counter()
+    start = time.thread_time()
     problems = problems_of(text)
-    assert time.perf_counter() - start < 2.0
+    assert time.thread_time() - start < 2.0
     assert "nesting is deeper than 64 levels" in problems[-1].message
 
 
@@ -310,9 +310,9 @@ def test_depth_limit_is_exact() -> None:
     ],
 )
 def test_size_cap(text: str | bytes) -> None:
-    start = time.perf_counter()
+    start = time.thread_time()
     (problem,) = problems_of(text)
-    assert time.perf_counter() - start < 0.5
+    assert time.thread_time() - start < 0.5
     assert "larger than the limit" in problem.message
 
 
@@ -458,10 +458,10 @@ def test_load_yaml_file_package_resource() -> None:
 def test_file_size_cap_reads_little(tmp_path) -> None:
     path = tmp_path / "big.yaml"
     path.write_bytes(b"a: " + b"x" * (5 * 1024 * 1024))
-    start = time.perf_counter()
+    start = time.thread_time()
     with pytest.raises(SpecError) as info:
         load_yaml_file(path)
-    assert time.perf_counter() - start < 0.5
+    assert time.thread_time() - start < 0.5
     assert "larger than the limit" in str(info.value)
 
 
