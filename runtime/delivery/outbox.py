@@ -11,6 +11,10 @@ The seam for other runners (`relaykit bulk`'s resume): `put(queue, items)` store
 returns its sequence numbers, `unfinished(queue)` lists what a stopped run left, in order, and
 `settle(seq)` / `dead_letter(seq, outcome)` finish an item. `queue` is any name; a
 `DeliveryQueue` uses its operation's.
+
+Dead letters stay on disk until someone deals with them: `export_dead_letters` appends them to a
+dead-letter JSONL file (the format `relaykit bulk` writes and reads back as input, each item with
+its fixed id) and, with `forget=True`, removes them once that file is synced to disk.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..durable import SqliteStore, StoreError
+from .dead_letters import dead_letter_record
 from .pool import ItemOutcome
 
 __all__ = ["DeadLetterRecord", "NotStorableError", "Outbox", "StoredItem"]
@@ -144,6 +149,34 @@ class Outbox:
         rows = self.store.read(lambda conn: conn.execute(sql + " ORDER BY seq", args).fetchall())
         return [DeadLetterRecord(seq, q, json.loads(item), error, message, bool(retryable), at)
                 for seq, q, item, error, message, retryable, at in rows]
+
+    def forget_dead_letters(self, seqs: Iterable[int]) -> int:
+        """Remove these dead letters (handled: resent, exported or judged); returns how many were removed."""
+        wanted = [int(seq) for seq in seqs]
+
+        def delete(conn: sqlite3.Connection) -> int:
+            return sum(conn.execute("DELETE FROM dead_letters WHERE seq = ?", (seq,)).rowcount for seq in wanted)
+
+        return int(self.store.write(delete))
+
+    def export_dead_letters(self, path: str | os.PathLike[str], queue: str | None = None, *,
+                            forget: bool = False) -> int:
+        """Append the dead letters (of `queue`, or all) to a dead-letter JSONL file; returns how many.
+
+        The file is synced before anything is forgotten, so a crash in between leaves a letter in
+        both places (a resend still lands it once, by its id), never in neither. `index` is the
+        letter's sequence number in this store.
+        """
+        records = self.dead_letters(queue)
+        with open(path, "a", encoding="utf-8") as out:
+            for record in records:
+                outcome = ItemOutcome(record.seq, record.error, record.message, record.retryable)
+                out.write(json.dumps(dead_letter_record(record.item, outcome, 0), ensure_ascii=False) + "\n")
+            out.flush()
+            os.fsync(out.fileno())
+        if forget:
+            self.forget_dead_letters(record.seq for record in records)
+        return len(records)
 
     @property
     def closed(self) -> bool:

@@ -25,7 +25,9 @@ from pathlib import Path
 
 import pytest
 from relaykit import Runtime
+from relaykit.delivery import deliver
 from relaykit.delivery.outbox import Outbox
+from relaykit.delivery.sources import read_jsonl
 from relaykit.delivery.queue import MAYBE_SENT, STORE_FAILED, DeliveryQueue
 from relaykit.durable import StoreLockedError
 
@@ -119,6 +121,30 @@ def test_rejected_items_leave_the_store_and_dead_letters_are_kept_on_disk_with_t
     assert [(d.item["data"]["tag"], d.error) for d in dead] == [("refused-by-the-api", "ClientError")]
     assert letters == [dead[0].item]  # the callback got the item with the id it was sent with
     assert landed_tags(sandbox) == Counter({"fine": 1})
+
+
+def test_dead_letters_on_disk_export_to_a_resendable_file_and_are_forgotten_only_then(sandbox, runtime, tmp_path):
+    store, exported = tmp_path / "outbox.db", tmp_path / "dead.jsonl"
+    sandbox.set_faults({"schedule": [{"kind": "status", "status": 503}] * 40, "apis": ONLY_TRACK})
+    queue = DeliveryQueue(runtime, TRACK_EVENT, sandbox.connection("customerio-track"), workers=1, store=store,
+                          flush_at_exit=False)
+    assert all(queue.submit(event(f"later-{i}")) for i in range(2))
+    report = queue.shutdown(deadline=10)
+    assert len(report.failed) == 2 and landed_tags(sandbox) == Counter()
+    outbox = Outbox(store)
+    try:
+        ids = sorted(d.item["event_id"] for d in outbox.dead_letters())
+        assert outbox.export_dead_letters(exported, forget=True) == 2
+        assert outbox.dead_letters() == [] and outbox.forget_dead_letters([1, 2, 3]) == 0
+    finally:
+        outbox.close()
+    with exported.open("rb") as stream:
+        records = list(read_jsonl(stream, "dead.jsonl"))
+    assert sorted(r.value["event_id"] for r in records) == ids  # each item with the id it was first sent with
+    sandbox.set_faults(None)
+    resend = deliver(runtime, TRACK_EVENT, [r.value for r in records], sandbox.connection("customerio-track"))
+    assert resend.delivered == 2
+    assert landed_tags(sandbox) == Counter({"later-0": 1, "later-1": 1})
 
 
 def test_a_second_queue_cannot_open_a_store_in_use(sandbox, runtime, tmp_path):
