@@ -27,8 +27,8 @@ import pytest
 from relaykit import Runtime
 from relaykit.delivery import deliver
 from relaykit.delivery.outbox import Outbox
-from relaykit.delivery.sources import read_jsonl
 from relaykit.delivery.queue import MAYBE_SENT, STORE_FAILED, DeliveryQueue
+from relaykit.delivery.sources import read_jsonl
 from relaykit.durable import StoreLockedError
 
 TRACK_EVENT = "customerio-track.track_event"
