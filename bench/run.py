@@ -104,7 +104,7 @@ def table(figures: list[dict[str, Any]]) -> str:
 
 
 def stage_table(stages: dict[str, float]) -> str:
-    lines = ["| stage of Runtime.run(track_event) | µs |", "|---|---|"]
+    lines = ["| stage of Runtime.run(track_event), or of one bulk item | µs |", "|---|---|"]
     lines += [f"| {name} | {value:.1f} |" for name, value in stages.items()]
     return "\n".join(lines)
 
@@ -129,7 +129,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from bench import bulk, calls, coldstart, dryrun, outbox, sandbox, stages
+    from bench import bulk, bulk_stages, calls, coldstart, dryrun, outbox, sandbox, stages
 
     args = parse_args(argv)
     cfg = dict(QUICK if args.quick else FULL)
@@ -157,6 +157,9 @@ def main(argv: list[str] | None = None) -> int:
             if "stages" in args.only:
                 note("stages of one call")
                 stage_us = stages.run_stages(target, calls=cfg["stage_calls"], batches=3 if args.quick else 5)
+    if "stages" in args.only:
+        note("stages of one bulk item")
+        stage_us.update(bulk_stages.run_bulk_stages(n=2_000 if args.quick else 100_000))
     if "P2" in args.only:
         note("P2: dry run vs compiled jsonschema + Request.prepare")
         figures.extend(dryrun.run_dry(rounds=rounds, calls=cfg["dry_calls"], warmup=warmup))
