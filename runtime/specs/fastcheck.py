@@ -39,6 +39,16 @@ class _Unsupported(Exception):
     """The schema uses something the fast check does not mirror; jsonschema alone will validate it."""
 
 
+def _total(check: Check) -> Check:
+    """Mark `check` as one that answers only True or False (never None), so callers may combine it with `and`."""
+    check._total = True  # type: ignore[attr-defined]
+    return check
+
+
+def _is_total(check: Check) -> bool:
+    return getattr(check, "_total", False)
+
+
 def _is_number(value: Any) -> bool:
     return not isinstance(value, bool) and isinstance(value, numbers.Number)
 
@@ -52,6 +62,8 @@ _TYPE_TESTS: dict[str, Callable[[Any], bool]] = {
     "number": _is_number,
     "integer": lambda v: not isinstance(v, bool) and (isinstance(v, int) or (isinstance(v, float) and v.is_integer())),
 }
+for _test in _TYPE_TESTS.values():
+    _total(_test)
 
 
 def _equal_any(options: list[Any]) -> Check:
@@ -81,9 +93,24 @@ def _equal_any(options: list[Any]) -> Check:
 
 def _all(checks: list[Check]) -> Check:
     if not checks:
-        return lambda value: True
+        return _total(lambda value: True)
     if len(checks) == 1:
         return checks[0]
+    if all(_is_total(c) for c in checks):  # the common case: plain `and`, no verdict bookkeeping
+        if len(checks) == 2:
+            first, second = checks
+            return _total(lambda value: first(value) and second(value))
+        if len(checks) == 3:
+            first, second, third = checks
+            return _total(lambda value: first(value) and second(value) and third(value))
+
+        def all_total(value: Any) -> bool:
+            for each in checks:
+                if not each(value):
+                    return False
+            return True
+
+        return _total(all_total)
 
     def check(value: Any) -> bool | None:
         result: bool | None = True
@@ -107,9 +134,9 @@ class _FastCompiler:
 
     def compile(self, schema: Any, resolver: Any, *, root: bool = False) -> Check:
         if schema is True:
-            return lambda value: True
+            return _total(lambda value: True)
         if schema is False:
-            return lambda value: False
+            return _total(lambda value: False)
         if not isinstance(schema, Mapping):
             raise _Unsupported("not a schema")
         if ("$id" in schema and not root) or schema.get("$schema", _DIALECT) != _DIALECT:
@@ -148,7 +175,7 @@ class _FastCompiler:
                 raise _Unsupported(f"type {value!r}")
             if len(tests) == 1:
                 return tests[0]
-            return lambda v: any(t(v) for t in tests)
+            return _total(lambda v: any(t(v) for t in tests))
         if kw == "enum":
             return _equal_any(list(value))
         if kw == "const":
@@ -160,8 +187,8 @@ class _FastCompiler:
             kind = dict if kw.endswith("Properties") else list if kw.endswith("Items") else str
             bound = value
             if kw.startswith("min"):
-                return lambda v: len(v) >= bound if isinstance(v, kind) else True
-            return lambda v: len(v) <= bound if isinstance(v, kind) else True
+                return _total(lambda v: len(v) >= bound if isinstance(v, kind) else True)
+            return _total(lambda v: len(v) <= bound if isinstance(v, kind) else True)
         if kw == "dependentRequired":
             rules = {k: tuple(v) for k, v in value.items()}
             return lambda v: all(all(n in v for n in need) for k, need in rules.items() if k in v) \
@@ -177,7 +204,7 @@ class _FastCompiler:
                 regex = ecma_pattern(value)  # as the data validators anchor it
             except PatternError:
                 raise _Unsupported("pattern") from None
-            return lambda v: regex.search(v) is not None if isinstance(v, str) else True
+            return _total(lambda v: regex.search(v) is not None if isinstance(v, str) else True)
         if kw == "format":
             checker, fmt = self.format_checker, value
             return None if checker is None else lambda v: checker.conforms(v, fmt)
@@ -186,11 +213,19 @@ class _FastCompiler:
             # written as jsonschema writes them (`not v < limit`), so NaN passes exactly as it does there
             compare = {"minimum": lambda v: not v < limit, "maximum": lambda v: not v > limit,
                        "exclusiveMinimum": lambda v: not v <= limit, "exclusiveMaximum": lambda v: not v >= limit}[kw]
-            return lambda v: compare(v) if _is_number(v) else True
+            return _total(lambda v: compare(v) if _is_number(v) else True)
         if kw == "allOf":
             return _all([self.compile(sub, resolver) for sub in value])
         if kw == "anyOf":
             subs = [self.compile(sub, resolver) for sub in value]
+            if all(_is_total(sub) for sub in subs):
+                def any_total(v: Any) -> bool:
+                    for sub in subs:
+                        if sub(v):
+                            return True
+                    return False
+
+                return _total(any_total)
             return lambda v: _any_of(subs, v)
         if kw == "oneOf":
             subs = [self.compile(sub, resolver) for sub in value]
@@ -228,6 +263,8 @@ class _FastCompiler:
         additional = schema.get("additionalProperties", True)
         extra = None if additional is True else self.compile(additional, resolver)
         closed = additional is False
+        if not patterns and all(_is_total(sub) for sub in props.values()) and (extra is None or _is_total(extra)):
+            return _total(self._plain_object(props, required, extra, closed))
 
         def check(v: Any) -> bool | None:
             if not isinstance(v, dict):
@@ -266,6 +303,28 @@ class _FastCompiler:
                             return False
                         result = None
             return result
+
+        return check
+
+    @staticmethod
+    def _plain_object(props: dict[str, Check], required: tuple[str, ...], extra: Check | None,
+                      closed: bool) -> Check:
+        """`_object` when every sub-check is total and there are no patternProperties: the same verdicts, faster."""
+
+        def check(v: Any) -> bool:
+            if not isinstance(v, dict):
+                return True
+            for name in required:
+                if name not in v:
+                    return False
+            for name, item in v.items():
+                sub = props.get(name)
+                if sub is not None:
+                    if not sub(item):
+                        return False
+                elif extra is not None and (closed or not extra(item)):
+                    return False
+            return True
 
         return check
 
