@@ -204,7 +204,7 @@ class _FastCompiler:
                 regex = ecma_pattern(value)  # as the data validators anchor it
             except PatternError:
                 raise _Unsupported("pattern") from None
-            return _total(lambda v: regex.search(v) is not None if isinstance(v, str) else True)
+            return _total(lambda v: regex.found(v) if isinstance(v, str) else True)
         if kw == "format":
             checker, fmt = self.format_checker, value
             return None if checker is None else lambda v: checker.conforms(v, fmt)
@@ -287,7 +287,7 @@ class _FastCompiler:
                     if not isinstance(name, str):
                         return None
                     for regex, pattern_check in patterns:
-                        if regex.search(name):
+                        if regex.found(name):
                             matched = True
                             verdict = pattern_check(item)
                             if verdict is not True:

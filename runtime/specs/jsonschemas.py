@@ -51,7 +51,7 @@ def _pattern_keyword(validator: Any, pattern: str, instance: Any, schema: Mappin
     if not validator.is_type(instance, "string"):
         return
     try:
-        matched = ecma_pattern(pattern).search(instance) is not None
+        matched = ecma_pattern(pattern).found(instance)
     except PatternError:  # refused at load for every schema relaykit loads; never backtrack here
         matched = False
     if not matched:
@@ -60,7 +60,7 @@ def _pattern_keyword(validator: Any, pattern: str, instance: Any, schema: Mappin
 
 def _matches(pattern: str, name: str) -> bool:
     try:
-        return ecma_pattern(pattern).search(name) is not None
+        return ecma_pattern(pattern).found(name)
     except PatternError:
         return False
 

@@ -70,3 +70,19 @@ simple_patterns = st.lists(st.sampled_from(["a", "b", "[ab]", "a*", "b+", "(ab)?
 def test_agrees_with_an_anchored_python_match_where_python_is_safe(pattern, text):
     expected = re.search(pattern[:-1] + "\\Z", text, re.ASCII) is not None
     assert (compile_pattern(pattern).search(text) is not None) is expected
+
+
+@settings(max_examples=400, deadline=None)
+@given(simple_patterns | st.sampled_from(["\\S", "é+", "^.$", "", "x", "^\\u00e9"]),
+       st.text(alphabet=st.sampled_from(["a", "b", "1", "\n", " ", "é", "\ud800", "😀"]), max_size=8))
+def test_the_verdict_shortcut_agrees_with_search(pattern, text):
+    """`found` (what validation asks) is `search(...) is not None`, surrogates and non-ASCII included."""
+    compiled = compile_pattern(pattern)
+    assert compiled.found(text) is (compiled.search(text) is not None)
+
+
+def test_the_verdict_shortcut_falls_back_to_search_without_the_wrappers_internals():
+    compiled = compile_pattern("^a+$")
+    fallback = type(compiled)(compiled.pattern, compiled._regex)
+    fallback._raw = None  # what a google-re2 without `_regexp` gives
+    assert fallback.found("aaa") and not fallback.found("aab")
