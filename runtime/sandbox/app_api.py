@@ -4,6 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
+from .app_actions import (
+    action_link_metrics,
+    action_metrics,
+    get_action,
+    get_translation,
+    list_actions,
+    update_action,
+    update_translation,
+)
 from .app_broadcasts import (
     broadcast_metrics,
     campaign_metrics,
@@ -17,6 +26,7 @@ from .app_broadcasts import (
     trigger_errors,
 )
 from .app_common import error_body
+from .app_deliveries import journey_metrics, parent_link_metrics, parent_messages
 from .app_exports import download_export, export_customers, export_deliveries, get_export, list_exports
 from .app_objects import list_object_types, object_attributes, object_relationships, search_objects
 from .app_people import (
@@ -94,6 +104,19 @@ def _table() -> list[tuple[str, str, Any, dict[str, Any]]]:
         ("GET", "broadcasts/{broadcast_id}", get_broadcast, {}),
         ("GET", "broadcasts/{broadcast_id}/triggers", list_triggers, {}),
         ("GET", "broadcasts/{broadcast_id}/metrics", broadcast_metrics, {}),
+        # Campaign and broadcast actions, their language variants and what they sent (writes are App only).
+        *(row for parent in ("campaigns/{campaign_id}", "broadcasts/{broadcast_id}") for row in (
+            ("GET", f"{parent}/metrics/links", parent_link_metrics, {}),
+            ("GET", f"{parent}/messages", parent_messages, {}),
+            ("GET", f"{parent}/actions", list_actions, {}),
+            ("GET", f"{parent}/actions/{{action_id}}", get_action, {}),
+            ("PUT", f"{parent}/actions/{{action_id}}", update_action, {"app_only": True}),
+            ("GET", f"{parent}/actions/{{action_id}}/language/{{language}}", get_translation, {}),
+            ("PUT", f"{parent}/actions/{{action_id}}/language/{{language}}", update_translation, {"app_only": True}),
+            ("GET", f"{parent}/actions/{{action_id}}/metrics", action_metrics, {}),
+            ("GET", f"{parent}/actions/{{action_id}}/metrics/links", action_link_metrics, {}),
+        )),
+        ("GET", "campaigns/{campaign_id}/journey_metrics", journey_metrics, {}),
         ("POST", "send/email", send_email, send),
         ("POST", "send/push", send_push, send),
         ("POST", "send/sms", send_sms, send),

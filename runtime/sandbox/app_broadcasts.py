@@ -155,14 +155,23 @@ def process_trigger(ws: Workspace, trigger: dict[str, Any]) -> None:
         reached = ws.segment_members(3)  # the broadcast's UI audience: people with an email
     if errors:
         return  # missing people fail the broadcast unless the matching *_ignore_missing flag is set
+    # The broadcast's email action (its content as last updated) sends; an action turned off sends nothing.
+    action = next((ws.actions[a["id"]] for a in broadcast.get("actions", []) if a["id"] in ws.actions), {})
+    if action.get("sending_state") == "off":
+        return
     for person in reached:
         if person.unsubscribed:
             # Broadcasts send to subscribed people only (the default subscription setting): no delivery.
             trigger["skipped_unsubscribed"] = trigger.get("skipped_unsubscribed", 0) + 1
             continue
-        ws.create_message(type="email", person=person, recipient=person.email, subject=broadcast.get("name"),
-                          broadcast_id=trigger["broadcast_id"], trigger_id=trigger["id"],
-                          template_id=(broadcast.get("msg_template_ids") or [None])[0])
+        message = ws.create_message(type="email", person=person, recipient=person.email,
+                                    subject=action.get("subject", broadcast.get("name")),
+                                    broadcast_id=trigger["broadcast_id"], trigger_id=trigger["id"],
+                                    template_id=(broadcast.get("msg_template_ids") or [None])[0])
+        if action:
+            message["action_id"] = action["id"]
+            if action.get("sending_state") == "draft":
+                message["metrics"] = {"drafted": message["created"]}
         trigger["deliveries"] += 1
 
 

@@ -8,6 +8,8 @@ from typing import Any
 from .person import Person
 
 SEED_TIME = 1_700_000_000  # fixed so snapshots of a fresh workspace are stable
+#: The workspace's sender identities by id (what an action's `from_id` / `reply_to_id` may name).
+SENDERS = {1: "Sandbox <sandbox@example.com>", 2: "Support <support@example.com>"}
 
 
 def _segment(sid: int, name: str, description: str, type_: str, **extra: Any) -> dict[str, Any]:
@@ -69,6 +71,38 @@ def _campaign(cid: int, name: str, type_: str, **extra: Any) -> dict[str, Any]:
     }
 
 
+def _email_action(aid: int, parent_key: str, pid: int, name: str) -> dict[str, Any]:
+    """An email action in the App API's shape; the subject is the parent's name, as broadcasts always sent."""
+    action: dict[str, Any] = {"id": aid, parent_key: pid}
+    if parent_key == "campaign_id":
+        action["parent_action_id"] = None
+    return {
+        **action,
+        "deduplicate_id": f"{aid}:{SEED_TIME}",
+        "name": f"{name}: email",
+        "layout": "Sandbox layout",
+        "created": SEED_TIME,
+        "updated": SEED_TIME,
+        "body": "<p>Hello {{customer.email}}</p>",
+        "type": "email",
+        "sending_state": "automatic",
+        "language": "",
+        "from": SENDERS[1],
+        "from_id": 1,
+        "reply_to": SENDERS[1],
+        "reply_to_id": 1,
+        "preprocessor": "premailer",
+        "recipient": "{{customer.email}}",
+        "subject": name,
+        "cc": "",
+        "bcc": "",
+        "fake_bcc": False,
+        "preheader_text": "",
+        "body_amp": "",
+        "headers": "[]",
+    }
+
+
 def _template(tid: int, name: str, channel: str, subject: str | None) -> dict[str, Any]:
     return {
         "id": tid,
@@ -97,6 +131,8 @@ class SeedContent:
     templates: dict[int, dict[str, Any]] = field(default_factory=dict)
     object_types: dict[str, dict[str, Any]] = field(default_factory=dict)
     counters: dict[str, int] = field(default_factory=dict)
+    actions: dict[int, dict[str, Any]] = field(default_factory=dict)
+    translations: dict[tuple[int, str], dict[str, Any]] = field(default_factory=dict)
 
 
 def content() -> SeedContent:
@@ -123,4 +159,15 @@ def content() -> SeedContent:
 
     seed.object_types["1"] = {"id": 1, "name": "Companies", "singular": "Company", "icon": "building",
                               "enabled": True}
+
+    # One email action per campaign and broadcast (the ids their `actions` lists give), each with a
+    # French variant: the actions and translations endpoints read and change these.
+    for parent_key, parents in (("campaign_id", seed.campaigns), ("broadcast_id", seed.broadcasts)):
+        for pid, parent in parents.items():
+            for ref in parent["actions"]:
+                action = _email_action(ref["id"], parent_key, pid, parent["name"])
+                seed.actions[ref["id"]] = action
+                seed.translations[(ref["id"], "fr")] = {
+                    **action, "language": "fr", "subject": f"{parent['name']} (fr)",
+                    "body": "<p>Bonjour {{customer.email}}</p>", "preheader_text": "Bonjour"}
     return seed

@@ -85,6 +85,9 @@ class Workspace:
             self.campaigns: dict[int, dict[str, Any]] = fresh.campaigns
             self.broadcasts: dict[int, dict[str, Any]] = fresh.broadcasts
             self.templates: dict[int, dict[str, Any]] = fresh.templates
+            #: Campaign and broadcast actions by id, and their language variants by (action id, language).
+            self.actions: dict[int, dict[str, Any]] = fresh.actions
+            self.action_translations: dict[tuple[int, str], dict[str, Any]] = fresh.translations
 
     def now(self) -> int:
         return int(self.clock())
@@ -633,6 +636,8 @@ class Workspace:
                     "unsubscribes": self.unsubscribes,
                     "reporting_webhooks": list(self.reporting_webhooks.values()),
                     "activities": self.activities,
+                    "actions": list(self.actions.values()),
+                    "action_translations": list(self.action_translations.values()),
                 },
                 default=str,
             )
