@@ -110,6 +110,11 @@ def _people(state: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return {p.get("id") or p.get("email"): p for p in state["people"]}
 
 
+def _action(state: dict[str, Any], action_id: int, language: str = "") -> dict[str, Any]:
+    rows = state["action_translations"] if language else state["actions"]
+    return next(a for a in rows if a["id"] == action_id and a["language"] == language)
+
+
 # What each state-changing example leaves behind, read through the inspection API.
 EFFECTS: dict[str, Callable[[dict[str, Any]], bool]] = {
     "customerio-track.add_device": lambda s: any(d["id"] == "f1e2d3c4b5a6" and d["attributes"].get("app_version")
@@ -147,6 +152,13 @@ EFFECTS: dict[str, Callable[[dict[str, Any]], bool]] = {
     "customerio-track.entity": lambda s: _people(s).get("42", {}).get("attributes", {}).get("plan") == "pro"
     or any(e.get("name") == "signed_up" for e in s["events"]),
     "customerio-pipelines.user_unsuppressed": lambda s: s["suppressions"] == [],
+    # Campaigns and broadcasts: action content and language variants.
+    "customerio-app.update_campaign_action": lambda s: _action(s, 41)["subject"] == "Spring sale: 20% off",
+    "customerio-app.update_broadcast_action": lambda s: _action(s, 81)["preheader_text"] == "This week only",
+    "customerio-app.update_campaign_action_translation": lambda s: _action(s, 41, "fr")["subject"] == (
+        "Soldes de printemps"),
+    "customerio-app.update_broadcast_action_translation": lambda s: _action(s, 81, "fr")["subject"] == (
+        "Soldes de printemps"),
 }
 
 
