@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from .app_common import int_param, lookup, not_found, page, workspace_of
+from .app_deliveries import deliveries, series
 from .audience import check_filter, filter_people
 from .limits import MAX_QUEUED_TRIGGERS, MAX_TRIGGER_AUDIENCE, MAX_TRIGGER_DATA_BYTES
 from .messages import ApiError, Request, Response, dumps, json_response
@@ -25,12 +26,7 @@ def get_campaign(req: Request) -> Response:
 
 
 def _metric_series(ws: Workspace, key: str, value: int) -> dict[str, Any]:
-    counts: dict[str, int] = {}
-    for message in ws.messages.values():
-        if message.get(key) == value:
-            for metric in message["metrics"]:
-                counts[metric] = counts.get(metric, 0) + 1
-    return {"metric": {"series": {metric: [count] for metric, count in sorted(counts.items())}}}
+    return series(deliveries(ws, key, value))
 
 
 def campaign_metrics(req: Request) -> Response:
