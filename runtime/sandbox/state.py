@@ -85,6 +85,13 @@ class Workspace:
             self.campaigns: dict[int, dict[str, Any]] = fresh.campaigns
             self.broadcasts: dict[int, dict[str, Any]] = fresh.broadcasts
             self.templates: dict[int, dict[str, Any]] = fresh.templates
+            self.newsletters: dict[int, dict[str, Any]] = fresh.newsletters
+            #: Newsletter content variants by content id (each names its newsletter).
+            self.contents: dict[int, dict[str, Any]] = fresh.contents
+            self.subscription_topics: dict[int, dict[str, Any]] = fresh.subscription_topics
+            self.sender_identities: dict[int, dict[str, Any]] = fresh.sender_identities
+            #: Snippets by name (names are unique).
+            self.snippets: dict[str, dict[str, Any]] = fresh.snippets
 
     def now(self) -> int:
         return int(self.clock())
@@ -633,6 +640,11 @@ class Workspace:
                     "unsubscribes": self.unsubscribes,
                     "reporting_webhooks": list(self.reporting_webhooks.values()),
                     "activities": self.activities,
+                    "newsletters": list(self.newsletters.values()),
+                    "newsletter_contents": list(self.contents.values()),
+                    "subscription_topics": list(self.subscription_topics.values()),
+                    "sender_identities": list(self.sender_identities.values()),
+                    "snippets": list(self.snippets.values()),
                 },
                 default=str,
             )
