@@ -13,6 +13,8 @@ from .messages import Request, Response, json_response
 
 #: The content fields a delivery keeps for its archive (a send's body fields, a newsletter's variant).
 ARCHIVED_FIELDS = ("body", "from", "reply_to", "cc", "bcc", "preheader_text", "headers")
+#: What a transactional send keeps: the same, with the preheader under the send API's name.
+SENT_FIELDS = (*ARCHIVED_FIELDS, "preheader")
 
 
 def archived_json(message: dict[str, Any]) -> dict[str, Any]:
@@ -23,6 +25,8 @@ def archived_json(message: dict[str, Any]) -> dict[str, Any]:
                                 "fake_bcc": False, "url": None, "request_method": None}
     for name in ARCHIVED_FIELDS:
         archived[name] = content.get(name, "" if name == "body" else None)
+    if archived["preheader_text"] is None:
+        archived["preheader_text"] = content.get("preheader")
     return archived
 
 

@@ -82,13 +82,24 @@ def newsletter_links(req: Request) -> Response:
     return json_response(200, {"links": links})
 
 
+def _unix_query(req: Request, name: str) -> int | None:
+    raw = req.q(name)
+    if not raw:
+        return None
+    if not raw.isdigit():
+        raise ApiError(400, f"{name} must be a unix timestamp in seconds")
+    return int(raw)
+
+
 def newsletter_messages(req: Request) -> Response:
-    """GET /v1/newsletters/{newsletter_id}/messages: its deliveries, newest first, paged (`metric` filters)."""
+    """GET /v1/newsletters/{newsletter_id}/messages: its deliveries, newest first, paged; filtered by query."""
     ws = workspace_of(req)
     newsletter = _newsletter(req)
     metric = req.q("metric")
+    since, until = _unix_query(req, "start_ts"), _unix_query(req, "end_ts")
     items = [public_message(m) for m in reversed(ws.messages.values())
-             if m.get("newsletter_id") == newsletter["id"] and (not metric or metric in m["metrics"])]
+             if m.get("newsletter_id") == newsletter["id"] and (not metric or metric in m["metrics"])
+             and (since is None or m["created"] >= since) and (until is None or m["created"] <= until)]
     chunk, nxt = page(req, items, default=50, maximum=1000)
     return json_response(200, {"messages": chunk, "next": nxt})
 

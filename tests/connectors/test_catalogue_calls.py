@@ -98,6 +98,16 @@ PREPARE: dict[str, Callable[[Runtime, Any], None]] = {
     "customerio-pipelines.user_unsuppressed": lambda rt, sb: (
         _person(rt, sb.connection("customerio-track")),
         rt.run("customerio-track.suppress_customer", {"identifier": "42"}, sb.connection("customerio-track"))),
+    # Messages and people extras, newsletters (cat-workspace): a delivery to archive, a person with preferences.
+    "customerio-app.get_archived_message": lambda rt, sb: {"message_id": rt.run(
+        "customerio-app.send_email", {"transactional_message_id": 1, "to": "ada@example.com", "body": "<p>Hi</p>",
+                                      "identifiers": {"email": "ada@example.com"}},
+        sb.connection("customerio-app")).output["delivery_id"]},
+    "customerio-app.get_customer_subscription_preferences": lambda rt, sb: _person(
+        rt, sb.connection("customerio-track"), "ada@example.com", email="ada@example.com",
+        cio_subscription_preferences={"topics": {"topic_2": True}}),
+    "customerio-app.send_newsletter": lambda rt, sb: _person(
+        rt, sb.connection("customerio-track"), "ada@example.com", email="ada@example.com"),
 }
 
 
@@ -147,6 +157,15 @@ EFFECTS: dict[str, Callable[[dict[str, Any]], bool]] = {
     "customerio-track.entity": lambda s: _people(s).get("42", {}).get("attributes", {}).get("plan") == "pro"
     or any(e.get("name") == "signed_up" for e in s["events"]),
     "customerio-pipelines.user_unsuppressed": lambda s: s["suppressions"] == [],
+    # Newsletters, snippets (cat-workspace).
+    "customerio-app.update_newsletter_content": lambda s: next(
+        c for c in s["newsletter_contents"] if c["id"] == 61)["subject"] == "This week: the sandbox",
+    "customerio-app.update_newsletter_translation": lambda s: next(
+        c for c in s["newsletter_contents"] if c["language"] == "fr")["subject"] == "Cette semaine : le bac à sable",
+    "customerio-app.send_newsletter": lambda s: [m["newsletter_id"] for m in s["messages"]] == [6],
+    "customerio-app.create_or_update_snippet": lambda s: any(
+        n["name"] == "address" and n["value"] == "Sandbox Inc., 1 Loopback Way" for n in s["snippets"]),
+    "customerio-app.delete_snippet": lambda s: all(n["name"] != "signature" for n in s["snippets"]),
 }
 
 
