@@ -18,7 +18,20 @@ from .app_broadcasts import (
     trigger_errors,
 )
 from .app_common import error_body
-from .app_content import delete_snippet, get_sender_identity, list_sender_identities, list_snippets, put_snippet
+from .app_content import (
+    collection_content,
+    create_collection,
+    delete_collection,
+    delete_snippet,
+    get_collection,
+    get_sender_identity,
+    list_collections,
+    list_sender_identities,
+    list_snippets,
+    put_snippet,
+    replace_collection_content,
+    update_collection,
+)
 from .app_exports import download_export, export_customers, export_deliveries, get_export, list_exports
 from .app_newsletters import (
     get_content,
@@ -64,6 +77,7 @@ from .app_sends import (
     send_whatsapp,
 )
 from .app_subscriptions import list_topics, person_preferences
+from .app_suppression import add_suppression, list_suppressions, remove_suppression, search_suppression
 from .app_usage import segment_used_by, sender_used_by
 from .app_workspace import (
     create_reporting_webhook,
@@ -159,6 +173,17 @@ def _table() -> list[tuple[str, str, Any, dict[str, Any]]]:
         ("GET", "sender_identities", list_sender_identities, {"app_only": True}),
         ("GET", "sender_identities/{sender_id}", get_sender_identity, {"app_only": True}),
         ("GET", "sender_identities/{sender_id}/used_by", sender_used_by, {"app_only": True}),
+        ("GET", "collections", list_collections, {"app_only": True}),
+        ("POST", "collections", create_collection, {"app_only": True}),
+        ("GET", "collections/{collection_id}", get_collection, {"app_only": True}),
+        ("PUT", "collections/{collection_id}", update_collection, {"app_only": True}),
+        ("DELETE", "collections/{collection_id}", delete_collection, {"app_only": True}),
+        ("GET", "collections/{collection_id}/content", collection_content, {"app_only": True}),
+        ("PUT", "collections/{collection_id}/content", replace_collection_content, {"app_only": True}),
+        ("GET", "esp/suppression/{suppression_type}", list_suppressions, {"app_only": True}),
+        ("GET", "esp/search_suppression/{email_address}", search_suppression, {"app_only": True}),
+        ("POST", "esp/suppression/{suppression_type}/{email_address}", add_suppression, {"app_only": True}),
+        ("DELETE", "esp/suppression/{suppression_type}/{email_address}", remove_suppression, {"app_only": True}),
     ]
 
 

@@ -92,6 +92,10 @@ class Workspace:
             self.sender_identities: dict[int, dict[str, Any]] = fresh.sender_identities
             #: Snippets by name (names are unique).
             self.snippets: dict[str, dict[str, Any]] = fresh.snippets
+            #: Collections by id; each keeps its rows under the sandbox-only `_data`.
+            self.collections: dict[int, dict[str, Any]] = {}
+            #: Addresses the email service provider suppressed, by (suppression type, lower-cased email).
+            self.esp_suppressions: dict[tuple[str, str], dict[str, Any]] = {}
 
     def now(self) -> int:
         return int(self.clock())
@@ -645,6 +649,8 @@ class Workspace:
                     "subscription_topics": list(self.subscription_topics.values()),
                     "sender_identities": list(self.sender_identities.values()),
                     "snippets": list(self.snippets.values()),
+                    "collections": [{**public(c), "data": c["_data"]} for c in self.collections.values()],
+                    "esp_suppressions": [{"type": t, **r} for (t, _), r in self.esp_suppressions.items()],
                 },
                 default=str,
             )
