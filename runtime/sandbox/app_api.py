@@ -33,6 +33,7 @@ from .app_content import (
     update_collection,
 )
 from .app_exports import download_export, export_customers, export_deliveries, get_export, list_exports
+from .app_imports import create_import, get_import
 from .app_newsletters import (
     get_content,
     get_newsletter,
@@ -180,6 +181,8 @@ def _table() -> list[tuple[str, str, Any, dict[str, Any]]]:
         ("DELETE", "collections/{collection_id}", delete_collection, {"app_only": True}),
         ("GET", "collections/{collection_id}/content", collection_content, {"app_only": True}),
         ("PUT", "collections/{collection_id}/content", replace_collection_content, {"app_only": True}),
+        ("POST", "imports", create_import, {"app_only": True}),
+        ("GET", "imports/{import_id}", get_import, {"app_only": True}),
         ("GET", "esp/suppression/{suppression_type}", list_suppressions, {"app_only": True}),
         ("GET", "esp/search_suppression/{email_address}", search_suppression, {"app_only": True}),
         ("POST", "esp/suppression/{suppression_type}/{email_address}", add_suppression, {"app_only": True}),

@@ -96,6 +96,7 @@ class Workspace:
             self.collections: dict[int, dict[str, Any]] = {}
             #: Addresses the email service provider suppressed, by (suppression type, lower-cased email).
             self.esp_suppressions: dict[tuple[str, str], dict[str, Any]] = {}
+            self.imports: dict[int, dict[str, Any]] = {}
 
     def now(self) -> int:
         return int(self.clock())
@@ -651,6 +652,7 @@ class Workspace:
                     "snippets": list(self.snippets.values()),
                     "collections": [{**public(c), "data": c["_data"]} for c in self.collections.values()],
                     "esp_suppressions": [{"type": t, **r} for (t, _), r in self.esp_suppressions.items()],
+                    "imports": list(self.imports.values()),
                 },
                 default=str,
             )
