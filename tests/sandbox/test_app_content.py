@@ -56,3 +56,39 @@ def test_sender_usage_follows_the_content(cio):
     assert cio.app.get("/sender_identities/1/used_by").json()["used_by"]["newsletters"] == [6, 7]
     assert cio.app.get("/sender_identities/2/used_by").json()["used_by"]["newsletters"] == []
     assert cio.app.get("/sender_identities/9/used_by").status_code == 404
+
+
+ROWS = [{"eventName": "Launch", "eventDate": "2026-12-24"}, {"eventName": "Sale", "presents": 3}]
+
+
+def test_a_collection_keeps_its_rows_and_what_they_decide(cio):
+    created = cio.app.post("/collections", json={"name": " events ", "data": ROWS}).json()["collection"]
+    assert created["name"] == "events" and created["rows"] == 2
+    assert created["schema"] == ["eventDate", "eventName", "presents"] and created["bytes"] > 0
+    assert cio.app.get("/collections/1/content").json() == {"content": ROWS}
+    assert cio.app.get("/collections").json()["collections"] == [created]
+    replaced = cio.app.put("/collections/1/content", json=[{"x": 1}]).json()["collection"]
+    assert replaced["rows"] == 1 and replaced["schema"] == ["x"]
+    renamed = cio.app.put("/collections/1", json={"name": "later"}).json()["collection"]
+    assert renamed["name"] == "later" and renamed["rows"] == 1
+    assert cio.app.delete("/collections/1").status_code == 204
+    assert cio.app.get("/collections/1").status_code == 404
+    assert cio.app.get("/collections/1/content").status_code == 404
+
+
+@pytest.mark.parametrize("body", [{"data": ROWS}, {"name": "x"}, {"name": "x", "data": [1, 2]},
+                                  {"name": "x", "data": {"a": 1}}, {"name": "x", "url": "https://example.com/d.csv"}])
+def test_a_bad_collection_is_a_400(cio, body):
+    assert cio.app.post("/collections", json=body).status_code == 400
+    assert cio.app.get("/collections").json()["collections"] == []
+
+
+def test_collection_names_are_unique_and_updates_are_checked(cio):
+    cio.app.post("/collections", json={"name": "a", "data": ROWS})
+    cio.app.post("/collections", json={"name": "b", "data": ROWS})
+    assert cio.app.post("/collections", json={"name": "a", "data": ROWS}).status_code == 400
+    assert cio.app.put("/collections/2", json={"name": "a"}).status_code == 400
+    assert cio.app.put("/collections/2", json={}).status_code == 400
+    assert cio.app.put("/collections/2/content", json={"rows": []}).status_code == 400
+    assert cio.app.get("/collections/2/content").json()["content"] == ROWS
+    assert cio.beta.get("/collections").status_code == 404
