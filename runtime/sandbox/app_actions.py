@@ -13,7 +13,6 @@ from typing import Any
 from .app_common import int_param, not_found, page, workspace_of
 from .app_deliveries import check_window, deliveries, flag, link_metrics, parent_of, series
 from .messages import ApiError, Request, Response, json_response
-from .seed import SENDERS
 
 #: What an update may change, per action type (Customer.io's action objects; the rest is read-only).
 WRITABLE = {
@@ -96,7 +95,7 @@ def _headers(value: Any, current: str) -> str:
     return json.dumps(list(merged.values()), separators=(",", ":"))
 
 
-def _changes(body: dict[str, Any], action: dict[str, Any]) -> dict[str, Any]:
+def _changes(body: dict[str, Any], action: dict[str, Any], senders: dict[int, dict[str, Any]]) -> dict[str, Any]:
     """The fields an update sets, checked; read-only fields it repeats (a GET sent back) are ignored."""
     writable = WRITABLE.get(action["type"], ())
     changes: dict[str, Any] = {}
@@ -107,9 +106,10 @@ def _changes(body: dict[str, Any], action: dict[str, Any]) -> dict[str, Any]:
         if name in _STRINGS and not isinstance(value, str):
             raise ApiError(400, f"{name} must be a string")
         if name in ("from_id", "reply_to_id"):
-            if isinstance(value, bool) or value not in SENDERS:
-                raise ApiError(400, f"{name} must be the id of one of the workspace's sender identities")
-            changes[name.removesuffix("_id")] = SENDERS[value]
+            sender = senders.get(value) if isinstance(value, int) and not isinstance(value, bool) else None
+            if sender is None or sender["template_type"] != "email":
+                raise ApiError(400, f"{name} must be the id of one of the workspace's email sender identities")
+            changes[name.removesuffix("_id")] = sender["address"]
         elif name == "sending_state" and value not in SENDING_STATES:
             raise ApiError(400, f"sending_state must be one of {', '.join(SENDING_STATES)}")
         elif name == "method" and value not in METHODS:
@@ -123,7 +123,7 @@ def _changes(body: dict[str, Any], action: dict[str, Any]) -> dict[str, Any]:
 
 
 def _update(req: Request, record: dict[str, Any]) -> Response:
-    changes = _changes(req.json_object(), record)
+    changes = _changes(req.json_object(), record, workspace_of(req).sender_identities)
     record.update(changes)
     record["updated"] = workspace_of(req).now()
     return json_response(200, {"action": record}, writes=1 if changes else 0)

@@ -13,6 +13,7 @@ from .app_actions import (
     update_action,
     update_translation,
 )
+from .app_archive import archived_message
 from .app_broadcasts import (
     broadcast_metrics,
     campaign_metrics,
@@ -26,8 +27,40 @@ from .app_broadcasts import (
     trigger_errors,
 )
 from .app_common import error_body
+from .app_content import (
+    collection_content,
+    create_collection,
+    delete_collection,
+    delete_snippet,
+    get_collection,
+    get_sender_identity,
+    list_collections,
+    list_sender_identities,
+    list_snippets,
+    put_snippet,
+    replace_collection_content,
+    update_collection,
+)
 from .app_deliveries import journey_metrics, parent_link_metrics, parent_messages
 from .app_exports import download_export, export_customers, export_deliveries, get_export, list_exports
+from .app_imports import create_import, get_import
+from .app_newsletters import (
+    get_content,
+    get_newsletter,
+    list_contents,
+    list_newsletters,
+    newsletter_links,
+    newsletter_messages,
+    newsletter_metrics,
+    send_newsletter,
+    update_content,
+)
+from .app_newsletters import (
+    get_translation as get_newsletter_translation,
+)
+from .app_newsletters import (
+    update_translation as update_newsletter_translation,
+)
 from .app_objects import list_object_types, object_attributes, object_relationships, search_objects
 from .app_people import (
     all_activities,
@@ -58,6 +91,9 @@ from .app_sends import (
     send_sms,
     send_whatsapp,
 )
+from .app_subscriptions import list_topics, person_preferences
+from .app_suppression import add_suppression, list_suppressions, remove_suppression, search_suppression
+from .app_usage import segment_used_by, sender_used_by
 from .app_workspace import (
     create_reporting_webhook,
     delete_reporting_webhook,
@@ -143,6 +179,41 @@ def _table() -> list[tuple[str, str, Any, dict[str, Any]]]:
         ("DELETE", "reporting_webhooks/{webhook_id}", delete_reporting_webhook, {"app_only": True}),
         ("GET", "workspaces", list_workspaces, {"app_only": True}),
         ("GET", "info/ip_addresses", ip_addresses, {"app_only": True}),
+        # Messages and people extras, newsletters, snippets and sender identities (cat-workspace).
+        ("GET", "messages/{message_id}/archived_message", archived_message, {"app_only": True}),
+        ("GET", "customers/{customer_id}/subscription_preferences", person_preferences, {"app_only": True}),
+        ("GET", "subscription_topics", list_topics, {"app_only": True}),
+        ("GET", "segments/{segment_id}/used_by", segment_used_by, {"app_only": True}),
+        ("GET", "newsletters", list_newsletters, {}),
+        ("GET", "newsletters/{newsletter_id}", get_newsletter, {}),
+        ("GET", "newsletters/{newsletter_id}/metrics", newsletter_metrics, {}),
+        ("GET", "newsletters/{newsletter_id}/metrics/links", newsletter_links, {"app_only": True}),
+        ("GET", "newsletters/{newsletter_id}/messages", newsletter_messages, {}),
+        ("GET", "newsletters/{newsletter_id}/contents", list_contents, {}),
+        ("GET", "newsletters/{newsletter_id}/contents/{content_id}", get_content, {}),
+        ("PUT", "newsletters/{newsletter_id}/contents/{content_id}", update_content, {"app_only": True}),
+        ("GET", "newsletters/{newsletter_id}/language/{language}", get_newsletter_translation, {"app_only": True}),
+        ("PUT", "newsletters/{newsletter_id}/language/{language}", update_newsletter_translation, {"app_only": True}),
+        ("POST", "newsletters/{newsletter_id}/send", send_newsletter, {"app_only": True}),
+        ("GET", "snippets", list_snippets, {"app_only": True}),
+        ("PUT", "snippets", put_snippet, {"app_only": True}),
+        ("DELETE", "snippets/{snippet_name}", delete_snippet, {"app_only": True}),
+        ("GET", "sender_identities", list_sender_identities, {"app_only": True}),
+        ("GET", "sender_identities/{sender_id}", get_sender_identity, {"app_only": True}),
+        ("GET", "sender_identities/{sender_id}/used_by", sender_used_by, {"app_only": True}),
+        ("GET", "collections", list_collections, {"app_only": True}),
+        ("POST", "collections", create_collection, {"app_only": True}),
+        ("GET", "collections/{collection_id}", get_collection, {"app_only": True}),
+        ("PUT", "collections/{collection_id}", update_collection, {"app_only": True}),
+        ("DELETE", "collections/{collection_id}", delete_collection, {"app_only": True}),
+        ("GET", "collections/{collection_id}/content", collection_content, {"app_only": True}),
+        ("PUT", "collections/{collection_id}/content", replace_collection_content, {"app_only": True}),
+        ("POST", "imports", create_import, {"app_only": True}),
+        ("GET", "imports/{import_id}", get_import, {"app_only": True}),
+        ("GET", "esp/suppression/{suppression_type}", list_suppressions, {"app_only": True}),
+        ("GET", "esp/search_suppression/{email_address}", search_suppression, {"app_only": True}),
+        ("POST", "esp/suppression/{suppression_type}/{email_address}", add_suppression, {"app_only": True}),
+        ("DELETE", "esp/suppression/{suppression_type}/{email_address}", remove_suppression, {"app_only": True}),
     ]
 
 

@@ -105,3 +105,11 @@ def path_person(req: Request) -> Person:
 def public_message(message: dict[str, Any]) -> dict[str, Any]:
     """A delivery as the App API shows it (without the sandbox-only keys)."""
     return {k: v for k, v in message.items() if k not in ("cio_id", "content")}
+
+
+def sorted_by_id(req: Request, records: Any) -> list[dict[str, Any]]:
+    """Records in id order as the `sort` query asks: `asc` (oldest first, the default) or `desc`."""
+    sort = req.q("sort", "asc") or "asc"
+    if sort not in ("asc", "desc"):
+        raise ApiError(400, "sort must be asc or desc")
+    return sorted(records, key=lambda record: record["id"], reverse=sort == "desc")

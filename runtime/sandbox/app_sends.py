@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from .app_archive import SENT_FIELDS
 from .app_common import lookup, not_found, page, public_message, workspace_of
 from .limits import MAX_EMAIL_RECIPIENTS, MAX_TRANSACTIONAL_BYTES, identifier_error
 from .messages import ApiError, Request, Response, json_response
@@ -113,7 +114,7 @@ def _send(req: Request, channel: str) -> Response:
         template_id=(template or {}).get("id"),
         transactional_id=(template or {}).get("id"),
         failure=failure,
-        content={k: body[k] for k in ("message_data", "send_at", "queue_draft") if k in body},
+        content={k: body[k] for k in ("message_data", "send_at", "queue_draft", *SENT_FIELDS) if k in body},
     )
     if body.get("queue_draft") is True:
         message["metrics"] = {"drafted": ws.now()}

@@ -8,8 +8,8 @@ from typing import Any
 from .person import Person
 
 SEED_TIME = 1_700_000_000  # fixed so snapshots of a fresh workspace are stable
-#: The workspace's sender identities by id (what an action's `from_id` / `reply_to_id` may name).
-SENDERS = {1: "Sandbox <sandbox@example.com>", 2: "Support <support@example.com>"}
+#: The address of sender identity 1, the seeded actions' From and Reply-To.
+DEFAULT_SENDER = "Sandbox Team <team@sandbox.example.com>"
 
 
 def _segment(sid: int, name: str, description: str, type_: str, **extra: Any) -> dict[str, Any]:
@@ -87,9 +87,9 @@ def _email_action(aid: int, parent_key: str, pid: int, name: str) -> dict[str, A
         "type": "email",
         "sending_state": "automatic",
         "language": "",
-        "from": SENDERS[1],
+        "from": DEFAULT_SENDER,
         "from_id": 1,
-        "reply_to": SENDERS[1],
+        "reply_to": DEFAULT_SENDER,
         "reply_to_id": 1,
         "preprocessor": "premailer",
         "recipient": "{{customer.email}}",
@@ -133,6 +133,12 @@ class SeedContent:
     counters: dict[str, int] = field(default_factory=dict)
     actions: dict[int, dict[str, Any]] = field(default_factory=dict)
     translations: dict[tuple[int, str], dict[str, Any]] = field(default_factory=dict)
+    # newsletters, their content variants, subscription topics, senders and snippets
+    newsletters: dict[int, dict[str, Any]] = field(default_factory=dict)
+    contents: dict[int, dict[str, Any]] = field(default_factory=dict)
+    subscription_topics: dict[int, dict[str, Any]] = field(default_factory=dict)
+    sender_identities: dict[int, dict[str, Any]] = field(default_factory=dict)
+    snippets: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 def content() -> SeedContent:
@@ -170,4 +176,51 @@ def content() -> SeedContent:
                 seed.translations[(ref["id"], "fr")] = {
                     **action, "language": "fr", "subject": f"{parent['name']} (fr)",
                     "body": "<p>Bonjour {{customer.email}}</p>", "preheader_text": "Bonjour"}
+    _workspace_content(seed)
     return seed
+
+
+def _newsletter(nid: int, name: str, content_ids: list[int], segments: list[int], topic: int | None) -> dict[str, Any]:
+    return {"id": nid, "deduplicate_id": f"{nid}:{SEED_TIME}", "name": name, "type": "email",
+            "content_ids": content_ids, "sent_at": None, "created": SEED_TIME, "updated": SEED_TIME,
+            "tags": ["sandbox"], "recipient_segment_ids": segments, "subscription_topic_id": topic}
+
+
+def _content(cid: int, nid: int, language: str, subject: str, body: str) -> dict[str, Any]:
+    return {"id": cid, "newsletter_id": nid, "deduplicate_id": f"{cid}:{SEED_TIME}",
+            "name": f"{language or 'default'} variant", "layout": "<html><body>{{ content }}</body></html>",
+            "body": body, "language": language, "type": "email",
+            "from": "Sandbox Team <team@sandbox.example.com>", "from_id": 1, "reply_to": None, "reply_to_id": None,
+            "preprocessor": "premailer", "recipient": "{{customer.email}}", "subject": subject, "cc": None,
+            "bcc": None, "fake_bcc": False, "preheader_text": "", "headers": {}}
+
+
+def _workspace_content(seed: SeedContent) -> None:
+    """Newsletters 6 and 7 (6 has a French variant and uses the `footer` snippet), two topics, two senders."""
+    seed.subscription_topics[1] = {"id": 1, "identifier": "topic_1", "name": "Weekly digest",
+                                   "description": "The weekly newsletter", "subscribed_by_default": True}
+    seed.subscription_topics[2] = {"id": 2, "identifier": "topic_2", "name": "Product news",
+                                   "description": "Launches and changes", "subscribed_by_default": False}
+    seed.sender_identities[1] = {"id": 1, "deduplicate_id": f"1:{SEED_TIME}", "name": "Sandbox Team",
+                                 "email": "team@sandbox.example.com",
+                                 "address": DEFAULT_SENDER, "template_type": "email",
+                                 "auto_generated": False, "hidden": False}
+    seed.sender_identities[2] = {"id": 2, "deduplicate_id": f"2:{SEED_TIME}", "name": "Sandbox SMS",
+                                 "phone": "+15005550006", "address": "+15005550006", "template_type": "phone",
+                                 "auto_generated": True, "hidden": False}
+    seed.sender_identities[3] = {"id": 3, "deduplicate_id": f"3:{SEED_TIME}", "name": "Support",
+                                 "email": "support@sandbox.example.com",
+                                 "address": "Support <support@sandbox.example.com>", "template_type": "email",
+                                 "auto_generated": False, "hidden": False}
+    seed.snippets["footer"] = {"name": "footer", "value": "Sandbox Inc., 1 Loopback Way", "updated_at": SEED_TIME}
+    seed.snippets["signature"] = {"name": "signature", "value": "The sandbox team", "updated_at": SEED_TIME}
+    seed.newsletters[6] = _newsletter(6, "Weekly digest", [61, 62], [3], 1)
+    seed.newsletters[7] = _newsletter(7, "Launch announcement", [71], [1], None)
+    seed.contents[61] = _content(61, 6, "", "Your weekly digest, {{customer.first_name}}",
+                                 '<p>This week in the sandbox. <a href="https://example.com/news">Read more</a></p>'
+                                 "<p>{{ snippets.footer }}</p>")
+    seed.contents[62] = _content(62, 6, "fr", "Votre résumé de la semaine",
+                                 '<p>Cette semaine. <a href="https://example.com/news">Lire</a></p>'
+                                 "<p>{{ snippets.footer }}</p>")
+    seed.contents[71] = _content(71, 7, "", "We launched",
+                                 '<p>It is live. <a href="https://example.com/launch">See it</a></p>')

@@ -88,6 +88,18 @@ class Workspace:
             #: Campaign and broadcast actions by id, and their language variants by (action id, language).
             self.actions: dict[int, dict[str, Any]] = fresh.actions
             self.action_translations: dict[tuple[int, str], dict[str, Any]] = fresh.translations
+            self.newsletters: dict[int, dict[str, Any]] = fresh.newsletters
+            #: Newsletter content variants by content id (each names its newsletter).
+            self.contents: dict[int, dict[str, Any]] = fresh.contents
+            self.subscription_topics: dict[int, dict[str, Any]] = fresh.subscription_topics
+            self.sender_identities: dict[int, dict[str, Any]] = fresh.sender_identities
+            #: Snippets by name (names are unique).
+            self.snippets: dict[str, dict[str, Any]] = fresh.snippets
+            #: Collections by id; each keeps its rows under the sandbox-only `_data`.
+            self.collections: dict[int, dict[str, Any]] = {}
+            #: Addresses the email service provider suppressed, by (suppression type, lower-cased email).
+            self.esp_suppressions: dict[tuple[str, str], dict[str, Any]] = {}
+            self.imports: dict[int, dict[str, Any]] = {}
 
     def now(self) -> int:
         return int(self.clock())
@@ -638,6 +650,14 @@ class Workspace:
                     "activities": self.activities,
                     "actions": list(self.actions.values()),
                     "action_translations": list(self.action_translations.values()),
+                    "newsletters": list(self.newsletters.values()),
+                    "newsletter_contents": list(self.contents.values()),
+                    "subscription_topics": list(self.subscription_topics.values()),
+                    "sender_identities": list(self.sender_identities.values()),
+                    "snippets": list(self.snippets.values()),
+                    "collections": [{**public(c), "data": c["_data"]} for c in self.collections.values()],
+                    "esp_suppressions": [{"type": t, **r} for (t, _), r in self.esp_suppressions.items()],
+                    "imports": list(self.imports.values()),
                 },
                 default=str,
             )

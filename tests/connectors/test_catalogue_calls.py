@@ -98,6 +98,29 @@ PREPARE: dict[str, Callable[[Runtime, Any], None]] = {
     "customerio-pipelines.user_unsuppressed": lambda rt, sb: (
         _person(rt, sb.connection("customerio-track")),
         rt.run("customerio-track.suppress_customer", {"identifier": "42"}, sb.connection("customerio-track"))),
+    # Messages and people extras, newsletters (cat-workspace): a delivery to archive, a person with preferences.
+    "customerio-app.get_archived_message": lambda rt, sb: {"message_id": rt.run(
+        "customerio-app.send_email", {"transactional_message_id": 1, "to": "ada@example.com", "body": "<p>Hi</p>",
+                                      "identifiers": {"email": "ada@example.com"}},
+        sb.connection("customerio-app")).output["delivery_id"]},
+    "customerio-app.get_customer_subscription_preferences": lambda rt, sb: _person(
+        rt, sb.connection("customerio-track"), "ada@example.com", email="ada@example.com",
+        cio_subscription_preferences={"topics": {"topic_2": True}}),
+    "customerio-app.send_newsletter": lambda rt, sb: _person(
+        rt, sb.connection("customerio-track"), "ada@example.com", email="ada@example.com"),
+    # Collections, imports, ESP suppression (cat-workspace).
+    **{f"customerio-app.{name}": lambda rt, sb: rt.run(
+        "customerio-app.create_collection", {"name": "upcoming_events", "data": [{"eventName": "Launch"}]},
+        sb.connection("customerio-app"))
+       for name in ("get_collection", "update_collection", "delete_collection", "get_collection_content",
+                    "update_collection_content")},
+    "customerio-app.get_import": lambda rt, sb: rt.run(
+        "customerio-app.create_import", {"name": "plans", "data_file_url": "data:text/csv,id%2Cplan%0A42%2Cpro%0A",
+                                         "type": "people", "identifier": "id"}, sb.connection("customerio-app")),
+    **{f"customerio-app.{name}": lambda rt, sb: rt.run(
+        "customerio-app.add_esp_suppression", {"suppression_type": "bounces", "email_address": "bounced@example.com"},
+        sb.connection("customerio-app"))
+       for name in ("search_esp_suppression", "remove_esp_suppression")},
 }
 
 
@@ -159,6 +182,27 @@ EFFECTS: dict[str, Callable[[dict[str, Any]], bool]] = {
         "Soldes de printemps"),
     "customerio-app.update_broadcast_action_translation": lambda s: _action(s, 81, "fr")["subject"] == (
         "Soldes de printemps"),
+    # Newsletters, snippets (cat-workspace).
+    "customerio-app.update_newsletter_content": lambda s: next(
+        c for c in s["newsletter_contents"] if c["id"] == 61)["subject"] == "This week: the sandbox",
+    "customerio-app.update_newsletter_translation": lambda s: next(
+        c for c in s["newsletter_contents"] if c["language"] == "fr")["subject"] == "Cette semaine : le bac à sable",
+    "customerio-app.send_newsletter": lambda s: [m["newsletter_id"] for m in s["messages"]] == [6],
+    "customerio-app.create_or_update_snippet": lambda s: any(
+        n["name"] == "address" and n["value"] == "Sandbox Inc., 1 Loopback Way" for n in s["snippets"]),
+    "customerio-app.delete_snippet": lambda s: all(n["name"] != "signature" for n in s["snippets"]),
+    # Collections, imports, ESP suppression (cat-workspace).
+    "customerio-app.create_collection": lambda s: [(c["name"], c["rows"]) for c in s["collections"]] == [
+        ("upcoming_events", 1)],
+    "customerio-app.update_collection": lambda s: s["collections"][0]["name"] == "events",
+    "customerio-app.delete_collection": lambda s: s["collections"] == [],
+    "customerio-app.update_collection_content": lambda s: s["collections"][0]["data"] == [
+        {"eventName": "Winter sale", "eventDate": "2027-01-10"}],
+    "customerio-app.create_import": lambda s: s["imports"][0]["state"] == "imported"
+    and _people(s)["42"]["attributes"]["plan"] == "pro",
+    "customerio-app.add_esp_suppression": lambda s: [r["email"] for r in s["esp_suppressions"]] == [
+        "bounced@example.com"],
+    "customerio-app.remove_esp_suppression": lambda s: s["esp_suppressions"] == [],
 }
 
 

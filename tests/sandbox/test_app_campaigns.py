@@ -43,13 +43,13 @@ def test_unknown_parents_and_actions_are_404s_in_the_app_shape(cio, path):
 
 
 def test_an_update_is_read_back_and_the_same_update_twice_leaves_the_same_action(cio):
-    change = {"subject": "Big news", "preheader_text": "Read on", "body": "<p>Hi</p>", "from_id": 2,
+    change = {"subject": "Big news", "preheader_text": "Read on", "body": "<p>Hi</p>", "from_id": 3,
               "headers": [{"name": "X-Campaign", "value": "spring"}]}
     first = cio.app.put("/broadcasts/8/actions/81", json=change)
     assert first.status_code == 200
     action = first.json()["action"]
     assert action["subject"] == "Big news" and action["preheader_text"] == "Read on"
-    assert action["from_id"] == 2 and action["from"] == "Support <support@example.com>"
+    assert action["from_id"] == 3 and action["from"] == "Support <support@sandbox.example.com>"
     assert action["headers"] == '[{"name":"X-Campaign","value":"spring"}]'
     assert cio.app.get("/broadcasts/8/actions/81").json()["action"] == action
     again = cio.app.put("/broadcasts/8/actions/81", json=change).json()["action"]
