@@ -47,8 +47,8 @@ def _parent(message: dict[str, Any]) -> dict[str, Any]:
                     action_id=message.get("action_id") or 1)
     elif message.get("campaign_id") is not None:
         data.update(campaign_id=message["campaign_id"], action_id=message.get("action_id") or 1)
-    elif message.get("transactional_message_id") is not None:
-        data["transactional_message_id"] = message["transactional_message_id"]
+    else:  # a transactional send; one without a template has no id (UNCONFIRMED what Customer.io puts here)
+        data["transactional_message_id"] = message.get("transactional_message_id")
     return data
 
 
