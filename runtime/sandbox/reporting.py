@@ -96,16 +96,18 @@ class ReportingDelivery:
         """Journal and queue the events of one delivery for every webhook that asked for them."""
         jobs: list[tuple[Any, _Job]] = []
         with self.ws.lock:
+            if not self.ws.reporting_webhooks and self._static is None:
+                return  # the common case: nobody listens, so the send path pays for nothing more
             person = self.ws.people.get(message.get("cio_id") or "")
             devices = list(person.devices.values()) if person is not None else []
             for event in events_for(message, devices):
                 name = f"{event['object_type']}_{event['metric']}"
-                body = json.dumps(event, separators=(",", ":")).encode()
                 targets: list[tuple[Any, dict[str, Any] | None, str]] = [
                     (hook["id"], hook, hook["endpoint"]) for hook in self.ws.reporting_webhooks.values()
                     if not hook.get("disabled") and name in hook.get("events", ())]
                 if self._static is not None:
                     targets.append((STATIC, None, self._static))
+                body = json.dumps(event, separators=(",", ":")).encode() if targets else b""
                 for key, hook, endpoint in targets:
                     entry = self.ws.add_webhook_delivery({
                         "webhook_id": hook["id"] if hook else None, "endpoint": endpoint,
