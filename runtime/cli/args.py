@@ -60,13 +60,13 @@ def read_data_arg(value: str | None, what: str) -> Any:
         raise UsageError("\n".join(lines)) from None
 
 
-def read_connection_arg(value: str | None) -> Any:
+def read_connection_arg(value: str | None, what: str = "connection") -> Any:
     """`--connection`: `ref:NAME` (plugins, then `RELAYKIT_NAME_*`), JSON, @file, or None for the environment."""
     if value and value.startswith("ref:"):
         return value[4:]
-    connection = read_data_arg(value, "connection")
+    connection = read_data_arg(value, what)
     if connection is not None and not isinstance(connection, dict):
-        raise UsageError("--connection must be a JSON object of connection fields (or ref:NAME for a reference)")
+        raise UsageError(f"--{what} must be a JSON object of connection fields (or ref:NAME for a reference)")
     return connection
 
 

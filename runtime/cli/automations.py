@@ -176,6 +176,15 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--drain-deadline", type=float, default=10.0, metavar="SECONDS",
                         help="on Ctrl-C, SIGTERM or SIGHUP, run queued events for at most this long (default 10); "
                              "with --store the rest runs after the restart")
+    parser.add_argument("--register-with", metavar="CONNECTION",
+                        help="once listening, create a Customer.io reporting webhook for --public-url through this "
+                             "customerio-app connection (ref:NAME, JSON or @file), reusing one left by an earlier "
+                             "run; it is deleted on shutdown")
+    parser.add_argument("--public-url", metavar="URL",
+                        help="with --register-with: the URL Customer.io reaches this receiver at")
+    parser.add_argument("--events", metavar="LIST",
+                        help="with --register-with: comma-separated events to subscribe to (default: the "
+                             "object_type/metric pairs the automation's inputs admit through const or enum)")
 
 
 def build_receiver(rt: Any, automation: Automation, signing_keys: list[str], *, connections: dict[str, Any] | None
@@ -223,6 +232,23 @@ def build_receiver(rt: Any, automation: Automation, signing_keys: list[str], *, 
     return receiver
 
 
+def _unregister(rt: Any, registration: Any) -> int:
+    """Delete the webhook `--register-with` made; a refusal is reported and makes the exit status 1."""
+    if registration is None or registration.webhook_id is None:
+        return EXIT_OK
+    from ..errors import RelaykitError
+    from ..redact import REDACTOR
+
+    try:
+        registration.unregister(rt)
+    except RelaykitError as exc:
+        print(REDACTOR.scrub(f"relaykit: could not delete reporting webhook {registration.webhook_id}: {exc}"),
+              file=sys.stderr)
+        return EXIT_CALL_FAILED
+    print(f"relaykit: deleted reporting webhook {registration.webhook_id}", file=sys.stderr, flush=True)
+    return EXIT_OK
+
+
 def serve_command(args: argparse.Namespace) -> int:
     """`relaykit serve`: verify and acknowledge webhooks, run the automation per event; Ctrl-C stops."""
     import logging
@@ -246,6 +272,9 @@ def serve_command(args: argparse.Namespace) -> int:
         from ..automation.runner import resolve_connections
 
         resolve_connections(rt, automation, connections)  # fail now, not at the first event
+        from .register import plan_registration
+
+        registration = plan_registration(rt, args, automation)
         from ..durable import StoreError
 
         try:
@@ -268,16 +297,22 @@ def serve_command(args: argparse.Namespace) -> int:
 
         held = exit_signals.hold()  # SIGTERM and SIGHUP drain like Ctrl-C
         try:
+            if registration is not None:
+                registration.register(rt)
+                print(f"relaykit: {'reusing' if registration.reused else 'registered'} reporting webhook "
+                      f"{registration.webhook_id} for {registration.endpoint} "
+                      f"({', '.join(registration.events)})", file=sys.stderr, flush=True)
             receiver.serve_forever(args.drain_deadline)
         except (KeyboardInterrupt, SystemExit):
             pass
         finally:
+            receiver.stop(args.drain_deadline)  # a no-op after serve_forever; needed when registering failed
             if held:
                 exit_signals.release()
             if receiver.journal is not None:
                 receiver.journal.close()
         stats = receiver.stats()
         print("relaykit: stopped; " + ", ".join(f"{k}: {v}" for k, v in sorted(stats.items())), file=sys.stderr)
-        return EXIT_OK
+        return _unregister(rt, registration)
     finally:
         rt.close()

@@ -1,7 +1,7 @@
 """App API handlers for the workspace itself: reporting-webhook configuration, workspaces, IP addresses.
 
-Reporting webhooks registered here are kept as configuration (list, get, create, update, delete);
-the sandbox's signed webhook delivery still goes to the URL it was started with (`webhook_url`).
+Reporting webhooks registered here are configuration (list, get, create, update, delete); `reporting.py`
+delivers the events they ask for.
 """
 
 from __future__ import annotations

@@ -17,6 +17,10 @@ from .routing import REGIONS
 from .runner import Sandbox, is_loopback
 from .tls import TlsUnavailable
 
+#: Where `relaykit serve` reads its signing keys (the sandbox imports nothing of relaykit, so the name
+#: is repeated here; a test keeps the two equal): a sandbox started in the same shell signs with the first.
+SIGNING_KEYS_ENV = "RELAYKIT_WEBHOOK_SIGNING_KEYS"
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the sandbox options to a parser (used by `relaykit sandbox`)."""
@@ -43,6 +47,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--track-api-key", default=DEFAULT_TRACK_KEY, help="Track API key to accept")
     parser.add_argument("--app-api-key", default=DEFAULT_APP_KEY, help="App/Beta API key to accept")
     parser.add_argument("--pipelines-api-key", default=DEFAULT_PIPELINES_KEY, help="Pipelines API key to accept")
+    parser.add_argument("--webhook-signing-key", default=None, metavar="KEY",
+                        help=f"the workspace's reporting-webhook signing key; default: the first key in "
+                             f"${SIGNING_KEYS_ENV} (what `relaykit serve` reads), else a random one "
+                             "(printed in the first line)")
 
 
 def run(args: argparse.Namespace, *, exit_process: bool = True) -> int:
@@ -69,6 +77,7 @@ def run(args: argparse.Namespace, *, exit_process: bool = True) -> int:
             track_api_key=args.track_api_key, app_api_key=args.app_api_key,
             pipelines_api_key=args.pipelines_api_key, log_requests=not args.quiet,
             hosts=args.hosts, tls=args.tls, hosts_port=args.hosts_port,
+            webhook_signing_key=_signing_key(args),
         )
         sandbox.start()
     except (ValueError, OSError, TlsUnavailable) as exc:
@@ -106,6 +115,14 @@ def run(args: argparse.Namespace, *, exit_process: bool = True) -> int:
         logging.shutdown()
         os._exit(0)
     return 0
+
+
+def _signing_key(args: argparse.Namespace) -> str | None:
+    given = getattr(args, "webhook_signing_key", None)
+    if given and given.strip():
+        return str(given).strip()
+    keys = [k.strip() for k in os.environ.get(SIGNING_KEYS_ENV, "").split(",") if k.strip()]
+    return keys[0] if keys else None
 
 
 def _host_lines(sandbox: Sandbox) -> list[str]:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import functools
 import ipaddress
+import json
+import secrets
 import ssl
 import threading
 from typing import Any
@@ -21,11 +23,11 @@ from .dispatch import Dispatcher, RawRequest, Reply, Stats
 from .faults import FaultInjector
 from .journal import DEFAULT_BODY_LIMIT, DEFAULT_LIMIT, Journal
 from .ratelimit import RateLimiter
+from .reporting import DEFAULT_RETRY_DELAYS, ReportingDelivery
 from .routing import BASE_PATHS, CONNECTORS, REGIONS, HostApi, base_urls, host_apis
 from .server import SandboxHTTPServer
 from .state import Workspace
 from .tls import TlsMaterial
-from .webhooks import WebhookSender
 
 
 def is_loopback(host: str) -> bool:
@@ -67,6 +69,7 @@ class Sandbox:
         processing_delay: float = 0.5,
         webhook_url: str | None = None,
         webhook_signing_key: str | None = None,
+        webhook_retry_delays: tuple[float, ...] = DEFAULT_RETRY_DELAYS,
         log_requests: bool = False,
         hosts: bool = False,
         tls: bool = False,
@@ -96,7 +99,10 @@ class Sandbox:
         self._host_servers: dict[HostApi, SandboxHTTPServer] = {}
         self._threads: list[threading.Thread] = []
         self._tls: TlsMaterial | None = None
-        self._webhooks = WebhookSender(webhook_url, webhook_signing_key or "") if webhook_url else None
+        #: The workspace's webhook signing key: every reporting webhook is signed with it.
+        self.webhook_signing_key = webhook_signing_key or f"sbx-whsec-{secrets.token_hex(16)}"
+        self._webhooks = ReportingDelivery(self.workspace, self.webhook_signing_key, static_url=webhook_url,
+                                           retry_delays=webhook_retry_delays)
         self._dispatcher = Dispatcher(
             workspace=self.workspace,
             journal=self._journal,
@@ -107,7 +113,7 @@ class Sandbox:
             root=lambda: self.url,
             host_root=self.host_url,
             inspector=self._inspect,
-            on_delivery=self._webhooks.deliver if self._webhooks else None,
+            on_delivery=self._webhooks.deliver,
             log_requests=log_requests,
         )
 
@@ -143,6 +149,7 @@ class Sandbox:
                                       daemon=True)
             thread.start()
             self._threads.append(thread)
+        self._webhooks.start()
         return self
 
     def _listen(self, port: int, api: HostApi | None, context: ssl.SSLContext | None) -> SandboxHTTPServer:
@@ -172,8 +179,7 @@ class Sandbox:
         if self._tls is not None:
             self._tls.close()
             self._tls = None
-        if self._webhooks is not None:
-            self._webhooks.stop()
+        self._webhooks.stop()
 
     def __enter__(self) -> Sandbox:
         return self.start()
@@ -229,7 +235,8 @@ class Sandbox:
 
     def info(self) -> dict[str, Any]:
         """Base URLs per connector and region, plus the accepted credentials (the CLI's first line)."""
-        info = {**self.base_urls, "credentials": self.credentials, "region": self.region, "sandbox_url": self.url}
+        info = {**self.base_urls, "credentials": self.credentials, "region": self.region, "sandbox_url": self.url,
+                "webhook_signing_key": self.webhook_signing_key}
         if self._host_servers:
             info["hosts"] = self.host_info()
         if self._tls is not None:
@@ -256,29 +263,34 @@ class Sandbox:
             self.workspace.process_due(process_trigger)
             deliveries = self.workspace.drain_deliveries()
             snapshot = self.workspace.snapshot()
-        if self._webhooks is not None:
-            for message in deliveries:
-                self._webhooks.deliver(message)
+        for message in deliveries:
+            self._webhooks.deliver(message)
         return snapshot
 
     def stats(self) -> dict[str, Any]:
         out = self._stats.snapshot()
         out["journal_entries"] = len(self._journal.entries())
-        if self._webhooks is not None:
-            out["webhooks_posted"] = len(self._webhooks.results)
+        with self.workspace.lock:
+            out["webhooks_posted"] = sum(1 for e in self.workspace.webhook_deliveries if e["attempts"])
         return out
 
     def webhook_results(self, wait: float = 0.0) -> list[dict[str, Any]]:
-        """What the webhook sender posted so far (optionally waiting for its queue to drain)."""
-        if self._webhooks is None:
-            return []
+        """The reporting-webhook deliveries journaled so far (optionally waiting until none is queued).
+
+        One entry per event and endpoint: `webhook_id` (None for `webhook_url`), `endpoint`, `event_id`,
+        `event` (`email_sent`), `state` (pending, retrying, delivered, failed, not_delivered,
+        cancelled), `status` (the last HTTP status), `attempts`, `reason`.
+        """
+        self.state()  # hand over deliveries a due broadcast trigger created
         if wait:
             self._webhooks.flush(wait)
-        return list(self._webhooks.results)
+        with self.workspace.lock:
+            return json.loads(json.dumps(self.workspace.webhook_deliveries))
 
     def reset(self) -> None:
         """Clear state (back to the seed), journal, counters and rate-limit buckets; re-arm faults."""
         self.workspace.reset()
+        self._webhooks.clear()
         self._journal.clear()
         self._stats.reset()
         self._limiter.reset()

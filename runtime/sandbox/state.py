@@ -21,6 +21,8 @@ _RESERVED_NOT_STORED = {"_timestamp", "_update", "anonymous_id", "cio_relationsh
 #: How much of a secondary person's event history a merge keeps (Customer.io: the last 30 days).
 MERGE_EVENT_WINDOW = 30 * 24 * 3600
 _ULID_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+#: How many reporting-webhook deliveries the state keeps (the oldest go first).
+MAX_WEBHOOK_DELIVERIES = 10_000
 
 
 def event_time(event: dict[str, Any]) -> float:
@@ -77,6 +79,8 @@ class Workspace:
             self.reporting_webhooks: dict[int, dict[str, Any]] = {}
             self.activities: list[dict[str, Any]] = []
             self.pending_deliveries: list[dict[str, Any]] = []
+            #: Reporting-webhook events addressed to a registered endpoint: attempts and outcome.
+            self.webhook_deliveries: list[dict[str, Any]] = []
             #: Activity rows of anonymous events, by event id, so attaching the event attaches its row.
             self._anonymous_activities: dict[str, dict[str, Any]] = {}
             self.segments: dict[int, dict[str, Any]] = fresh.segments
@@ -554,6 +558,14 @@ class Workspace:
         pending, self.pending_deliveries = self.pending_deliveries, []
         return pending
 
+    def add_webhook_delivery(self, entry: dict[str, Any]) -> dict[str, Any]:
+        """Journal one reporting-webhook event addressed to one endpoint; the sender updates the entry."""
+        entry = {"id": self.next_number("webhook_delivery"), **entry}
+        self.webhook_deliveries.append(entry)
+        if len(self.webhook_deliveries) > MAX_WEBHOOK_DELIVERIES:
+            del self.webhook_deliveries[0]
+        return entry
+
     def record_metric(self, source: str, delivery_id: str, metric: str, timestamp: Any, extra: dict[str, Any]) -> bool:
         """Record a delivery metric; True when the delivery exists and was updated."""
         self.metrics.append(
@@ -647,6 +659,7 @@ class Workspace:
                     "forms": list(self.forms.values()),
                     "unsubscribes": self.unsubscribes,
                     "reporting_webhooks": list(self.reporting_webhooks.values()),
+                    "webhook_deliveries": self.webhook_deliveries,
                     "activities": self.activities,
                     "actions": list(self.actions.values()),
                     "action_translations": list(self.action_translations.values()),

@@ -1,22 +1,23 @@
-"""Signed reporting webhooks for the messages the sandbox "delivers", posted from a background thread.
+"""Reporting-webhook payloads and signatures: the events one sandbox delivery produces, as Customer.io posts them.
 
-Signature as Customer.io documents it: `X-CIO-Timestamp` (unix seconds) and `X-CIO-Signature`, the
-lowercase hex HMAC-SHA256 of `v0:{timestamp}:{raw body}` keyed with the webhook signing key.
-One attempt per event (no retry backlog); results are kept for inspection.
+Shapes follow Customer.io's reporting-webhooks OpenAPI document (one event per request: `event_id`,
+`object_type`, `metric`, `timestamp`, `data`). Signature as Customer.io documents it:
+`X-CIO-Timestamp` (unix seconds) and `X-CIO-Signature`, the lowercase hex HMAC-SHA256 of
+`v0:{timestamp}:{raw body}` keyed with the workspace's webhook signing key. Posting them is
+`reporting.py`'s job.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
-import itertools
-import json
-import queue
-import threading
+import secrets
 import time
-import urllib.error
-import urllib.request
 from typing import Any
+
+_ULID_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+#: The metrics a sandbox delivery can reach, in the order they happen.
+METRICS = ("drafted", "sent", "delivered", "failed")
 
 
 def sign(key: str, timestamp: str, body: bytes) -> str:
@@ -24,105 +25,65 @@ def sign(key: str, timestamp: str, body: bytes) -> str:
     return hmac.new(key.encode("utf-8"), b"v0:" + timestamp.encode() + b":" + body, hashlib.sha256).hexdigest()
 
 
-def events_for(message: dict[str, Any], counter: itertools.count[int]) -> list[dict[str, Any]]:
-    """The reporting-webhook events one delivery produces (sent + delivered, or failed, or drafted)."""
+def event_id() -> str:
+    """A ULID (time then randomness): unique across resets, so a receiver's dedupe never drops a new event."""
+    n = (int(time.time() * 1000) << 80) | secrets.randbits(80)
+    return "".join(_ULID_ALPHABET[(n >> shift) & 31] for shift in range(125, -5, -5))
+
+
+def _parent(message: dict[str, Any]) -> dict[str, Any]:
+    """The `data` keys naming what sent the message (API-triggered broadcast, campaign or transactional)."""
+    ids = message.get("customer_identifiers") or {}
     data: dict[str, Any] = {
         "delivery_id": message["id"],
-        "identifiers": {k: v for k, v in (message.get("customer_identifiers") or {}).items() if k in
-                        ("id", "email", "cio_id")},
-        "customer_id": message.get("customer_id"),
-        "recipient": message.get("recipient"),
+        # Multi-identifier workspace: id (maybe null), email (maybe null) and cio_id are always there.
+        "identifiers": {"id": ids.get("id"), "email": ids.get("email"), **({"cio_id": ids["cio_id"]}
+                                                                          if ids.get("cio_id") else {})},
     }
+    if isinstance(message.get("customer_id"), str):
+        data["customer_id"] = message["customer_id"]
     if message.get("broadcast_id") is not None:
         data.update(trigger_id=message.get("trigger_id"), broadcast_id=message["broadcast_id"],
-                    action_id=message.get("action_id"))
-    elif message.get("transactional_message_id") is not None:
-        data["transactional_message_id"] = message["transactional_message_id"]
-    if message.get("subject"):
-        data["subject"] = message["subject"]
-    metrics = message.get("metrics") or {}
-    names = [m for m in ("drafted", "sent", "delivered", "failed") if m in metrics]
-    if message.get("type") == "push":
-        data["recipients"] = [{"device_id": message.get("recipient"), "device_platform": None}]
-    out = []
-    for metric in names:
-        event_data = dict(data)
+                    action_id=message.get("action_id") or 1)
+    elif message.get("campaign_id") is not None:
+        data.update(campaign_id=message["campaign_id"], action_id=message.get("action_id") or 1)
+    else:  # a transactional send; one without a template has no id (UNCONFIRMED what Customer.io puts here)
+        data["transactional_message_id"] = message.get("transactional_message_id")
+    return data
+
+
+def _channel(message: dict[str, Any], metric: str, devices: list[dict[str, Any]]) -> dict[str, Any]:
+    """The channel's own `data` keys (recipient, subject, failure_message, push recipients)."""
+    kind = message.get("type", "email")
+    failure = message.get("failure_message") or "the message could not be sent"
+    if kind == "push":
+        recipients = [{"device_id": d["id"], **({"device_platform": d["platform"]}
+                                                if d.get("platform") in ("ios", "android") else {})}
+                      for d in devices]
         if metric == "failed":
-            event_data["failure_message"] = message.get("failure_message")
-        out.append({
-            "event_id": f"01SANDBOXWH{next(counter):015d}",
-            "object_type": message.get("type", "email"),
-            "metric": metric,
-            "timestamp": metrics[metric],
-            "data": event_data,
-        })
-    return out
+            recipients = [{**r, "failure_message": failure} for r in recipients]
+        data: dict[str, Any] = {"recipients": recipients}
+    else:
+        data = {"recipient": message.get("recipient") or ""}
+        if kind == "email":
+            data["subject"] = message.get("subject") or ""
+    if metric == "failed":
+        data["failure_message"] = failure
+    return data
 
 
-class WebhookSender:
-    """Posts events to one URL in order, from a daemon thread."""
+def events_for(message: dict[str, Any], devices: list[dict[str, Any]] | None = None) -> list[dict[str, Any]]:
+    """The reporting-webhook events one delivery produces (sent + delivered, or failed, or drafted).
 
-    def __init__(self, url: str, signing_key: str, *, timeout: float = 4.0) -> None:
-        if not signing_key:
-            raise ValueError("a webhook signing key is required")
-        self.url = url
-        self._key = signing_key
-        self._timeout = timeout
-        self._queue: queue.Queue[dict[str, Any] | None] = queue.Queue()
-        self._counter = itertools.count(1)
-        self._lock = threading.Lock()
-        self.results: list[dict[str, Any]] = []
-        self._thread = threading.Thread(target=self._run, name="sandbox-webhooks", daemon=True)
-        self._thread.start()
-
-    def deliver(self, message: dict[str, Any]) -> None:
-        for event in events_for(message, self._counter):
-            self._queue.put(event)
-
-    def stop(self, timeout: float = 2.0) -> None:
-        self._queue.put(None)
-        self._thread.join(timeout)
-
-    def flush(self, timeout: float = 5.0) -> bool:
-        """Wait until queued events were posted; True when the queue drained in time."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self._queue.unfinished_tasks == 0:
-                return True
-            time.sleep(0.01)
-        return False
-
-    def _run(self) -> None:
-        while True:
-            event = self._queue.get()
-            try:
-                if event is None:
-                    return
-                self._post(event)
-            finally:
-                self._queue.task_done()
-
-    def _post(self, event: dict[str, Any]) -> None:
-        body = json.dumps(event, separators=(",", ":")).encode()
-        timestamp = str(int(time.time()))
-        request = urllib.request.Request(
-            self.url,
-            data=body,
-            method="POST",
-            headers={
-                "Content-Type": "application/json",
-                "X-CIO-Timestamp": timestamp,
-                "X-CIO-Signature": sign(self._key, timestamp, body),
-                "User-Agent": "relaykit-sandbox-webhooks",
-            },
-        )
-        result: dict[str, Any] = {"event_id": event["event_id"], "metric": event["metric"], "status": None}
-        try:
-            with urllib.request.urlopen(request, timeout=self._timeout) as answer:
-                result["status"] = answer.status
-        except urllib.error.HTTPError as exc:
-            result["status"] = exc.code
-        except (urllib.error.URLError, OSError) as exc:
-            result["error"] = type(exc).__name__
-        with self._lock:
-            self.results.append(result)
+    `devices` are the person's devices, the recipients of a push sent to "all" of them.
+    """
+    metrics = message.get("metrics") or {}
+    if message.get("type") == "push" and message.get("recipient") not in (None, "all"):
+        devices = [d for d in devices or [] if d.get("id") == message["recipient"]] or [{"id": message["recipient"]}]
+    return [{
+        "event_id": event_id(),
+        "object_type": message.get("type", "email"),
+        "metric": metric,
+        "timestamp": metrics[metric],
+        "data": {**_parent(message), **_channel(message, metric, devices or [])},
+    } for metric in METRICS if metric in metrics]
