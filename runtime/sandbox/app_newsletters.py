@@ -13,8 +13,8 @@ import re
 from typing import Any
 
 from .app_archive import ARCHIVED_FIELDS
-from .app_broadcasts import _metric_series
 from .app_common import lookup, not_found, page, public_message, sorted_by_id, workspace_of
+from .app_deliveries import deliveries, series
 from .app_subscriptions import is_subscribed
 from .messages import ApiError, Request, Response, json_response
 from .person import Person
@@ -63,7 +63,7 @@ def newsletter_metrics(req: Request) -> Response:
     """GET /v1/newsletters/{newsletter_id}/metrics: counts per metric of its deliveries (one step)."""
     newsletter = _newsletter(req)
     _check_metric_query(req)
-    return json_response(200, _metric_series(workspace_of(req), "newsletter_id", newsletter["id"]))
+    return json_response(200, series(deliveries(workspace_of(req), "newsletter_id", newsletter["id"])))
 
 
 def newsletter_links(req: Request) -> Response:

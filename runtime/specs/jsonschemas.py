@@ -247,6 +247,19 @@ def _short(value: Any) -> str:
     return text if len(text) <= 120 else text[:117] + "..."
 
 
+def _required_choices(forms: Any) -> list[str]:
+    """The field names when every form is `{"required": [one field]}` (what "give one of these" looks like), else []."""
+    if not isinstance(forms, list) or not forms:
+        return []
+    names = []
+    for form in forms:
+        required = form.get("required") if isinstance(form, Mapping) else None
+        if set(form) - {"required", "description", "title"} or not isinstance(required, list) or len(required) != 1:
+            return []
+        names.append(str(required[0]))
+    return names
+
+
 def describe_error(error: ValidationError) -> str:
     """A message built from the failing keyword and the schema, never from the instance value."""
     kw, sv = error.validator, error.validator_value
@@ -287,6 +300,10 @@ def describe_error(error: ValidationError) -> str:
             return "must not combine " + ", ".join(sv["required"])
         return "is not allowed here"
     if kw in ("oneOf", "anyOf"):
+        fields = _required_choices(sv)
+        if fields:  # each form only names a field to give: say which, as a person would
+            names = ", ".join(f"`{name}`" for name in fields)
+            return f"needs at least one of {names}" if kw == "anyOf" else f"needs exactly one of {names}"
         return "does not match any allowed form" if kw == "anyOf" else "must match exactly one allowed form"
     if kw == "dependentRequired":
         return "is incomplete: a field it depends on is missing"
