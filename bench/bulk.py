@@ -331,7 +331,7 @@ def run_bulk(*, quick: bool, mode: str, sections: set[str]) -> list[dict[str, An
     """Every P3 and P5 figure the sections ask for (`quick`: tiny N, same code paths)."""
     figures: list[dict[str, Any]] = []
     if "P3" in sections:
-        figures += run_pipelines(n=2_000 if quick else 100_000, rounds=1 if quick else 3, mode=mode)
+        figures += run_pipelines(n=2_000 if quick else 100_000, rounds=1 if quick else 6, mode=mode)
         figures += run_track(n=2_000 if quick else 100_000, singles=150 if quick else 1_100, mode=mode)
     if "P5" in sections:
         figures += run_memory(small=2_000 if quick else 100_000, large=20_000 if quick else 1_000_000)
